@@ -1,0 +1,34 @@
+# nomaly: the two commands are `make quickstart` and `make test`. Both run scripts/setup.sh first.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+.PHONY: setup configure build test quickstart bench accuracy fuzz clean
+
+setup:
+	@bash scripts/setup.sh >/dev/null
+
+configure: setup
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DNOMALY_WERROR=ON $(LAUNCHER) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+quickstart: build
+	./$(BUILD_DIR)/nomaly quickstart
+
+bench: build
+	bash bench/run_bench.sh $(BUILD_DIR)
+
+accuracy: build
+	bash bench/run_accuracy.sh $(BUILD_DIR)
+
+fuzz: setup
+	bash fuzz/run_fuzz.sh $${FUZZ_SECONDS:-60}
+
+clean:
+	rm -rf $(BUILD_DIR)
