@@ -62,4 +62,23 @@ else
   cp "$work"/onnxruntime-node-${ORT_VERSION}.tgz "$ORT_ROOT.tmp/node/"
   rm -rf "$ORT_ROOT"; mv "$ORT_ROOT.tmp" "$ORT_ROOT"
 fi
+
+# onnxruntime-node for the deploy.mjs test of export bundles: installed from the cached tarball into
+# $CACHE_DIR/node-ort (--ignore-scripts: the postinstall only fetches optional CUDA binaries; the linux x64
+# CPU binding ships in the package). Older caches lack the tarball: fetch it with npm pack once.
+NODE_ORT_DIR="$CACHE_DIR/node-ort"
+ORT_NODE_TGZ="$ORT_ROOT/node/onnxruntime-node-${ORT_VERSION}.tgz"
+if [ -f "$NODE_ORT_DIR/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node" ]; then
+  log "onnxruntime-node ${ORT_VERSION}: cached at $NODE_ORT_DIR"
+else
+  if [ ! -f "$ORT_NODE_TGZ" ]; then
+    log "fetching $ORT_LIB_PKG for deploy.mjs tests"
+    mkdir -p "$ORT_ROOT/node"
+    (cd "$ORT_ROOT/node" && npm pack --silent "$ORT_LIB_PKG" >/dev/null)
+  fi
+  log "installing onnxruntime-node ${ORT_VERSION} into $NODE_ORT_DIR"
+  mkdir -p "$NODE_ORT_DIR"
+  [ -f "$NODE_ORT_DIR/package.json" ] || echo '{"private": true}' > "$NODE_ORT_DIR/package.json"
+  (cd "$NODE_ORT_DIR" && npm install --no-audit --no-fund --ignore-scripts --silent "$ORT_NODE_TGZ" >/dev/null)
+fi
 echo "$ORT_ROOT"

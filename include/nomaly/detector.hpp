@@ -47,9 +47,11 @@ class Detector {
   float threshold() const;
   /// Contamination as given ("auto" or a number in (0, 0.5]).
   const json& contamination() const { return params_.at("contamination"); }
-  /// Training scores as computed during fit (PyOD's decision_scores_). Empty after restore().
+  /// Training scores as computed during fit (PyOD's decision_scores_). Empty after restore(), and empty when the
+  /// threshold did not need them (Isolation Forest with contamination "auto" skips scoring the training set).
   const std::vector<float>& training_scores() const { return training_scores_; }
-  /// Up to 32 training rows (the 8 most anomalous among them) kept for export golden vectors, row-major.
+  /// Up to 32 training rows kept for export golden vectors, row-major: the 8 most anomalous (among the first
+  /// 8192 rows when training scores were skipped) and the earliest others.
   const std::vector<float>& reference_rows() const { return reference_rows_; }
 
   /// Complete fitted state as JSON (binary blobs for float arrays); restore() reverses it bit-exactly.
@@ -62,7 +64,8 @@ class Detector {
 
  protected:
   Detector(std::string algorithm, json params);
-  /// Fits on validated X; returns the training scores (e.g. LOF/KNN exclude each point from its own neighbours).
+  /// Fits on validated X; returns the training scores (e.g. LOF/KNN exclude each point from its own neighbours),
+  /// or an empty vector to let the base class score X with score_impl only when it needs the scores.
   virtual std::vector<float> fit_impl(MatrixView X) = 0;
   /// Scores validated X into out[0..rows).
   virtual void score_impl(MatrixView X, float* out) const = 0;
@@ -70,6 +73,8 @@ class Detector {
   virtual void load_model_state(const json& state) = 0;
   /// Threshold when contamination is "auto"; default: 90th percentile of training scores.
   virtual double auto_threshold(const std::vector<float>& training_scores) const;
+  /// True when auto_threshold() ignores the training scores (e.g. Isolation Forest's fixed 0.5), so fit can skip them.
+  virtual bool auto_threshold_is_fixed() const { return false; }
   /// Minimum number of training rows (DataError below it).
   virtual std::size_t min_rows() const { return 1; }
 

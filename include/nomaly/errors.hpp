@@ -55,10 +55,13 @@ class CsvError : public DataError {
 
  private:
   static std::string format(const std::string& f, std::size_t l, std::size_t c, const std::string& r) {
-    std::string s = f;
-    if (l) s += ":" + std::to_string(l);
-    if (c) s += ":" + std::to_string(c);
-    return s + ": " + r;
+    // append() rather than operator+: GCC 12 reports a false -Wrestrict on chained string concatenation.
+    std::string s;
+    s.append(f);
+    if (l) s.append(":").append(std::to_string(l));
+    if (c) s.append(":").append(std::to_string(c));
+    s.append(": ").append(r);
+    return s;
   }
   std::string file_;
   std::size_t line_, column_;

@@ -1,0 +1,70 @@
+// Isolation Forest (Liu, Ting & Zhou, "Isolation Forest", ICDM 2008), with scikit-learn 1.2 semantics and
+// parameter names (sklearn.ensemble.IsolationForest).
+//
+// Parameters (registry name "iforest"):
+//   n_estimators  int >= 1, default 100           number of isolation trees
+//   max_samples   "auto" | int >= 1 | float in (0, 1], default "auto" = min(256, n)   subsample size psi per tree
+//   contamination "auto" | float in (0, 0.5], default "auto"  ("auto" -> decision threshold 0.5, sklearn's offset_)
+//   max_features  int >= 1 | float in (0, 1], default 1.0      features drawn (without replacement) per tree
+//   bootstrap     bool, default false                          draw the subsample with replacement
+//   random_state  int >= 0 | null, default null                seed; null draws one from std::random_device
+//   n_jobs        int, default 0 (all cores)                   threads for fit and score; results never depend on it
+//
+// Score (score_samples, shape [n]): s(x) = 2^(-E[h(x)] / c(psi)), in (0, 1], higher = more anomalous; this is
+// the negation of sklearn's score_samples. h(x) = edges from the root to x's leaf + c(n_leaf), where n_leaf is
+// the number of subsample rows in that leaf. c(n) = 0 for n <= 1, 1 for n = 2, else 2(ln(n-1) + gamma) - 2(n-1)/n.
+// Trees stop at depth ceil(log2 psi) or at a node with one row / all-constant features.
+//
+// Split thresholds are float32 values t with min <= t < max of the node's feature values, and rows go left when
+// x <= t in float32, so an ONNX TreeEnsembleRegressor (BRANCH_LEQ) reproduces the trees exactly. Leaf weights are
+// -ln2 (depth + c(n_leaf)) / c(psi), computed in double and stored as float32; the score is exp(mean of weights).
+//
+// Errors: ParameterError for a bad parameter; DataError from Detector for bad data.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nomaly/detector.hpp"
+
+namespace nomaly {
+
+/// c(n): the average path length of an unsuccessful BST search among n points (Liu et al. 2008, eq. 1).
+double iforest_average_path_length(double n);
+
+class IsolationForest : public Detector {
+ public:
+  /// One node of a tree. Internal: feature >= 0, x[feature] <= threshold goes to `left`, else `right`.
+  /// Leaf: feature == -1, `value` = -ln2 (depth + c(n_leaf)) / c(psi), `n_samples` = n_leaf.
+  struct Node {
+    std::int32_t feature;
+    float threshold;
+    std::int32_t left;
+    std::int32_t right;
+    float value;
+    std::int32_t n_samples;
+  };
+  /// Nodes of all trees, each tree contiguous with its root first (pre-order); tree t starts at tree_offsets()[t].
+  const std::vector<Node>& nodes() const { return nodes_; }
+  const std::vector<std::int32_t>& tree_offsets() const { return tree_offsets_; }
+  std::size_t n_trees() const { return tree_offsets_.size(); }
+  /// The subsample size psi used for every tree.
+  std::size_t max_samples() const { return psi_; }
+
+  explicit IsolationForest(const json& params);
+
+ protected:
+  std::vector<float> fit_impl(MatrixView X) override;
+  void score_impl(MatrixView X, float* out) const override;
+  json model_state() const override;
+  void load_model_state(const json& state) override;
+  double auto_threshold(const std::vector<float>&) const override { return 0.5; }
+  bool auto_threshold_is_fixed() const override { return true; }
+
+ private:
+  std::size_t psi_ = 0;
+  std::vector<Node> nodes_;
+  std::vector<std::int32_t> tree_offsets_;
+};
+
+}  // namespace nomaly

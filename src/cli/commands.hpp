@@ -1,0 +1,13 @@
+// CLI command groups. Each group lives in its own file and adds its subcommands to the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace nomaly::cli {
+
+/// detect, quickstart, algorithms, inspect, verify (cli/detect_commands.cpp).
+void add_detect_commands(CLI::App& app);
+/// train, save, load, export, list, delete, score (cli/store_commands.cpp).
+void add_store_commands(CLI::App& app);
+
+}  // namespace nomaly::cli

@@ -1,0 +1,179 @@
+// detect, quickstart, algorithms, inspect: fitting and scoring in one go, and looking inside ONNX files.
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/report.hpp"
+#include "nomaly/csv.hpp"
+#include "nomaly/errors.hpp"
+#include "nomaly/metrics.hpp"
+#include "nomaly/onnx/export.hpp"
+#include "nomaly/onnx/inspect.hpp"
+#include "nomaly/onnx/onnx_model.hpp"
+#include "nomaly/persistence/native_format.hpp"
+#include "nomaly/registry.hpp"
+
+namespace nomaly::cli {
+
+namespace {
+
+struct DetectOptions {
+  std::string algorithm = "iforest";
+  std::string input;
+  std::string label_column;
+  std::string contamination;
+  std::vector<std::string> params;
+  std::string scores_out;
+  std::string onnx_out;
+  bool json_out = false;
+};
+
+void run_detect(const DetectOptions& o) {
+  CsvOptions csv;
+  csv.label_column = o.label_column;
+  const Dataset data = read_csv(o.input, csv);
+  json params = parse_param_list(o.params);
+  if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
+  auto det = create_detector(o.algorithm, params);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  det->fit(data.view());
+  const auto t1 = std::chrono::steady_clock::now();
+  const std::vector<float> scores = det->score_samples(data.view());
+  const auto t2 = std::chrono::steady_clock::now();
+  const std::vector<int> labels = det->labels_for(scores);
+
+  RunReport r = make_report(data, scores, labels, det->threshold());
+  r.algorithm = det->algorithm();
+  r.fit_seconds = std::chrono::duration<double>(t1 - t0).count();
+  r.score_seconds = std::chrono::duration<double>(t2 - t1).count();
+  if (!o.scores_out.empty()) write_scores_csv(o.scores_out, scores, labels);
+  if (!o.onnx_out.empty()) {
+    ExportInfo info;
+    info.detector_name = det->algorithm();
+    info.feature_names = data.feature_names;
+    write_file(o.onnx_out, export_onnx_bytes(*det, info));
+    r.extra["onnx_out"] = o.onnx_out;
+  }
+  print_report(r, o.json_out);
+}
+
+void run_algorithms(bool as_json) {
+  json out = json::array();
+  for (const auto& a : list_algorithms()) {
+    json params = json::array();
+    for (const auto& p : a.params) params.push_back({{"name", p.name}, {"default", p.default_value}, {"type", p.type}, {"help", p.help}});
+    out.push_back({{"name", a.name},
+                   {"summary", a.summary},
+                   {"reference", a.reference},
+                   {"onnx_export", has_onnx_converter(a.name)},
+                   {"deep", a.deep},
+                   {"available", a.available},
+                   {"unavailable_reason", a.unavailable_reason},
+                   {"params", params}});
+  }
+  if (as_json) {
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  for (const auto& a : out) {
+    std::cout << a["name"].get<std::string>() << (a["available"].get<bool>() ? "" : "  [unavailable: " + a["unavailable_reason"].get<std::string>() + "]")
+              << "  onnx export: " << (a["onnx_export"].get<bool>() ? "yes" : "no") << (a["deep"].get<bool>() ? "  (deep learning)" : "")
+              << "\n  " << a["summary"].get<std::string>() << "\n  reference: " << a["reference"].get<std::string>() << "\n";
+    for (const auto& p : a["params"])
+      std::cout << "    " << p["name"].get<std::string>() << " = " << p["default"].dump() << "  (" << p["type"].get<std::string>()
+                << ") " << p["help"].get<std::string>() << "\n";
+  }
+}
+
+struct VerifyOptions {
+  std::string onnx_path, input, native_path, label_column;
+  double tolerance = 1e-5;
+  bool json_out = false;
+};
+
+// Scores the same rows with ONNX Runtime and with the native model; fails (exit 4) past the tolerance.
+void run_verify(const VerifyOptions& o) {
+  CsvOptions csv;
+  csv.label_column = o.label_column;
+  const Dataset data = read_csv(o.input, csv);
+  const OnnxModel model = OnnxModel::load_file(o.onnx_path);
+  const DetectorEntity entity = read_native_file(o.native_path);
+  if (!entity.model) throw ModelError(o.native_path + ": holds no fitted model");
+  const auto native = entity.model->score_samples(data.view());
+  const auto native_labels = entity.model->labels_for(native);
+  const OnnxScore ort = model.score(data.view());
+  double max_abs = 0, max_rel = 0;
+  std::size_t label_diff = 0, label_diff_near = 0;
+  for (std::size_t i = 0; i < data.rows; ++i) {
+    const double d = std::fabs(static_cast<double>(ort.scores[i]) - native[i]);
+    max_abs = std::max(max_abs, d);
+    max_rel = std::max(max_rel, d / std::max(1.0, std::fabs(static_cast<double>(native[i]))));
+    if (ort.labels[i] != native_labels[i]) {
+      ++label_diff;
+      // Disagreements right at the threshold are a rounding matter, not a model difference.
+      label_diff_near += std::fabs(native[i] - entity.model->threshold()) <= o.tolerance * std::max(1.0f, std::fabs(native[i]));
+    }
+  }
+  const bool ok = max_rel <= o.tolerance && label_diff == label_diff_near;
+  if (o.json_out) {
+    std::cout << json{{"n_rows", data.rows}, {"max_abs_diff", max_abs}, {"max_rel_diff", max_rel},
+                      {"label_disagreements", label_diff}, {"label_disagreements_at_threshold", label_diff_near},
+                      {"tolerance", o.tolerance}, {"ok", ok}}.dump()
+              << "\n";
+  } else {
+    std::cout << "rows:                 " << data.rows << "\nmax |ORT - native|:   " << max_abs
+              << "\nmax relative diff:    " << max_rel << " (tolerance " << o.tolerance << ")"
+              << "\nlabel disagreements:  " << label_diff << " (" << label_diff_near << " within tolerance of the threshold)"
+              << "\nverdict:              " << (ok ? "match" : "MISMATCH") << "\n";
+  }
+  if (!ok) throw ModelError("verify: " + o.onnx_path + " does not match " + o.native_path);
+}
+
+}  // namespace
+
+void add_detect_commands(CLI::App& app) {
+  auto o = std::make_shared<DetectOptions>();
+  auto* detect = app.add_subcommand("detect", "Fit a detector on a CSV and score the same rows");
+  detect->add_option("--algorithm,-a", o->algorithm, "Algorithm (see `nomaly algorithms`)")->capture_default_str();
+  detect->add_option("--input,-i", o->input, "CSV file with a header row")->required();
+  detect->add_option("--label-column", o->label_column, "0/1 label column (1 = anomaly); enables ROC-AUC and AP");
+  detect->add_option("--contamination", o->contamination, "\"auto\" or a share in (0, 0.5]");
+  detect->add_option("--param,-p", o->params, "Detector parameter key=value (repeatable)");
+  detect->add_option("--scores-out", o->scores_out, "Write score,label CSV here (input order)");
+  detect->add_option("--onnx-out", o->onnx_out, "Export the fitted detector as ONNX here");
+  detect->add_flag("--json", o->json_out, "Print one JSON object");
+  detect->callback([o] { run_detect(*o); });
+
+  auto algos_json = std::make_shared<bool>(false);
+  auto* algos = app.add_subcommand("algorithms", "List detectors, their parameters and ONNX support");
+  algos->add_flag("--json", *algos_json, "Print JSON");
+  algos->callback([algos_json] { run_algorithms(*algos_json); });
+
+  auto inspect_path = std::make_shared<std::string>();
+  auto* inspect = app.add_subcommand("inspect", "Print an ONNX model's IR, opsets, I/O, node counts and metadata");
+  inspect->add_option("model", *inspect_path, "ONNX file")->required();
+  inspect->callback([inspect_path] { std::cout << describe_onnx(*inspect_path); });
+
+  auto v = std::make_shared<VerifyOptions>();
+  auto* verify = app.add_subcommand("verify", "Check that an ONNX model scores like the native model, row by row");
+  verify->add_option("model", v->onnx_path, "ONNX file")->required();
+  verify->add_option("--input,-i", v->input, "CSV file to score")->required();
+  verify->add_option("--native", v->native_path, "Native .nomaly file of the same detector")->required();
+  verify->add_option("--label-column", v->label_column, "Label column to drop from the features");
+  verify->add_option("--tolerance", v->tolerance, "Max |diff| / max(1, |native|)")->capture_default_str();
+  verify->add_flag("--json", v->json_out, "Print one JSON object");
+  verify->callback([v] { run_verify(*v); });
+
+  add_quickstart_command(app);
+}
+
+}  // namespace nomaly::cli

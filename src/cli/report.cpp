@@ -1,0 +1,72 @@
+#include "cli/report.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+
+#include "nomaly/errors.hpp"
+#include "nomaly/metrics.hpp"
+
+namespace nomaly::cli {
+
+RunReport make_report(const Dataset& data, const std::vector<float>& scores, const std::vector<int>& labels, double threshold) {
+  RunReport r;
+  r.n_rows = data.rows;
+  r.n_features = data.cols;
+  r.threshold = threshold;
+  for (int l : labels) r.n_anomalies += l == 1;
+  if (data.labels) {
+    const auto& y = *data.labels;
+    const auto pos = static_cast<std::size_t>(std::count(y.begin(), y.end(), 1));
+    if (pos > 0 && pos < y.size()) {
+      r.roc_auc = roc_auc(scores, y);
+      r.average_precision = average_precision(scores, y);
+    }
+  }
+  return r;
+}
+
+void print_report(const RunReport& r, bool as_json) {
+  if (as_json) {
+    json j = {{"n_rows", r.n_rows}, {"n_features", r.n_features}, {"n_anomalies", r.n_anomalies}, {"threshold", r.threshold},
+              {"score_seconds", r.score_seconds}};
+    if (!r.algorithm.empty()) j["algorithm"] = r.algorithm;
+    if (r.fit_seconds >= 0) j["fit_seconds"] = r.fit_seconds;
+    if (r.roc_auc) j["roc_auc"] = *r.roc_auc;
+    if (r.average_precision) j["average_precision"] = *r.average_precision;
+    j.update(r.extra);
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  std::cout << std::fixed;
+  if (!r.algorithm.empty()) std::cout << "algorithm:   " << r.algorithm << "\n";
+  std::cout << "rows:        " << r.n_rows << "\nfeatures:    " << r.n_features << "\nanomalies:   " << r.n_anomalies
+            << " (score > threshold " << std::setprecision(6) << r.threshold << ")\n";
+  if (r.roc_auc) std::cout << "ROC-AUC:     " << std::setprecision(4) << *r.roc_auc << "\n";
+  if (r.average_precision) std::cout << "avg prec:    " << std::setprecision(4) << *r.average_precision << "\n";
+  if (r.fit_seconds >= 0) std::cout << "fit time:    " << std::setprecision(3) << r.fit_seconds << " s\n";
+  std::cout << "score time:  " << std::setprecision(3) << r.score_seconds << " s\n";
+  for (auto it = r.extra.begin(); it != r.extra.end(); ++it)
+    std::cout << it.key() << ": " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
+  std::cout.unsetf(std::ios::floatfield);
+}
+
+json parse_param_list(const std::vector<std::string>& assignments) {
+  json p = json::object();
+  for (const auto& a : assignments) {
+    auto [k, v] = parse_param_assignment(a);
+    p[k] = v;
+  }
+  return p;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw DataError(path + ": cannot open for writing");
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f.flush()) throw DataError(path + ": write failed");
+}
+
+}  // namespace nomaly::cli

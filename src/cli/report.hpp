@@ -1,0 +1,36 @@
+// Shared CLI pieces: the run report printed by detect/score/quickstart, param parsing, file writing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nomaly/dataset.hpp"
+#include "nomaly/params.hpp"
+
+namespace nomaly::cli {
+
+struct RunReport {
+  std::string algorithm;
+  std::size_t n_rows = 0, n_features = 0, n_anomalies = 0;
+  double threshold = 0.0;
+  std::optional<double> roc_auc, average_precision;
+  double fit_seconds = -1.0, score_seconds = 0.0;
+  json extra = json::object();
+};
+
+/// Counts anomalies and, when the dataset has labels with both classes, computes ROC-AUC and AP.
+RunReport make_report(const Dataset& data, const std::vector<float>& scores, const std::vector<int>& labels, double threshold);
+/// Prints the report as text, or as one JSON object (n_rows, n_features, n_anomalies, threshold, roc_auc,
+/// average_precision, fit_seconds, score_seconds, plus extra fields).
+void print_report(const RunReport& r, bool as_json);
+/// Parses repeated key=value strings into a JSON object (ParameterError on a malformed one).
+json parse_param_list(const std::vector<std::string>& assignments);
+/// Writes bytes to a file atomically enough for CLI output; DataError naming the path on failure.
+void write_file(const std::string& path, const std::string& bytes);
+/// quickstart (cli/quickstart.cpp).
+void add_quickstart_command(CLI::App& app);
+
+}  // namespace nomaly::cli

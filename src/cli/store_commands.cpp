@@ -1,0 +1,316 @@
+// train, save, load, export, list, delete, score: the model store from the command line (issue 4 §7).
+// The store is --store DIR, default $NOMALY_STORE or ./nomaly-store. Detector records live in the store
+// (StoreDetectorRepository), so each command may run in a new process.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/report.hpp"
+#include "nomaly/csv.hpp"
+#include "nomaly/errors.hpp"
+#include "nomaly/metrics.hpp"
+#include "nomaly/persistence/service.hpp"
+#include "nomaly/registry.hpp"
+
+namespace nomaly::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string default_store() {
+  const char* env = std::getenv("NOMALY_STORE");
+  return env && *env ? env : "./nomaly-store";
+}
+
+struct Store {
+  std::shared_ptr<StoreDetectorRepository> repo;
+  std::unique_ptr<ModelPersistenceService> service;
+  explicit Store(const std::string& root)
+      : repo(std::make_shared<StoreDetectorRepository>(root)),
+        service(std::make_unique<ModelPersistenceService>(repo, root)) {}
+};
+
+/// The label column to use: the one given, else "label" when the CSV header has it.
+std::string label_column_for(const std::string& path, const std::string& given, bool given_explicitly) {
+  if (given_explicitly) return given;
+  std::ifstream in(path);
+  std::string header;
+  if (!in || !std::getline(in, header)) return "";
+  if (!header.empty() && header.back() == '\r') header.pop_back();
+  std::string cell;
+  for (std::size_t i = 0; i <= header.size(); ++i) {
+    if (i == header.size() || header[i] == ',') {
+      if (cell == "label" || cell == "\"label\"") return "label";
+      cell.clear();
+    } else {
+      cell += header[i];
+    }
+  }
+  return "";
+}
+
+/// Picks the model's feature columns by name when the data has them all (any order); otherwise keeps it.
+Dataset align_columns(Dataset data, const std::vector<std::string>& names) {
+  if (names.empty() || names == data.feature_names) return data;
+  std::vector<std::size_t> idx;
+  for (const auto& n : names) {
+    const auto it = std::find(data.feature_names.begin(), data.feature_names.end(), n);
+    if (it == data.feature_names.end()) return data;  // let the scorer report the width mismatch
+    idx.push_back(static_cast<std::size_t>(it - data.feature_names.begin()));
+  }
+  Dataset out;
+  out.rows = data.rows;
+  out.cols = idx.size();
+  out.feature_names = names;
+  out.labels = data.labels;
+  out.X.resize(out.rows * out.cols);
+  for (std::size_t i = 0; i < out.rows; ++i)
+    for (std::size_t j = 0; j < out.cols; ++j) out.X[i * out.cols + j] = data.X[i * data.cols + idx[j]];
+  return out;
+}
+
+// ---- train ---------------------------------------------------------------------------------------------
+struct TrainOptions {
+  std::string store = default_store(), algorithm, input, label_column = "label", contamination, name, id;
+  std::vector<std::string> params;
+};
+
+void run_train(const TrainOptions& o, bool label_given) {
+  CsvOptions csv;
+  csv.label_column = label_column_for(o.input, o.label_column, label_given);
+  const Dataset data = read_csv(o.input, csv);
+  json params = parse_param_list(o.params);
+  if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
+  std::shared_ptr<Detector> det = create_detector(o.algorithm, params);
+  det->fit(data.view());
+  if (!o.id.empty()) validate_detector_id(o.id);
+  DetectorEntity e = DetectorEntity::make(det, o.name, o.id);
+  e.feature_names = data.feature_names;
+  if (data.labels) {
+    const auto& y = *data.labels;
+    const bool both = std::count(y.begin(), y.end(), 1) > 0 && std::count(y.begin(), y.end(), 0) > 0;
+    // Isolation Forest with contamination "auto" skips scoring the training set during fit.
+    const std::vector<float> train_scores =
+        det->training_scores().empty() ? det->score_samples(data.view()) : det->training_scores();
+    if (both)
+      e.metadata["training_metrics"] = {{"roc_auc", roc_auc(train_scores, y)},
+                                        {"average_precision", average_precision(train_scores, y)}};
+  }
+  Store s(o.store);
+  s.repo->save(e);
+  s.service->save_model(e.id, Format::Native);
+  std::cout << e.id << "\n";
+}
+
+// ---- load: load, score the detector's reference rows, compare with the native model -----------------------
+void run_load(const std::string& store, const std::string& id, const std::string& format) {
+  Store s(store);
+  const Format f = parse_format(format);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::shared_ptr<Scorer> scorer = s.service->load_model(id, f);
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const ModelInfo& i = scorer->info();
+  std::cout << "loaded " << i.detector_id << " (" << i.name << ")\n"
+            << "  algorithm    " << i.algorithm << "\n"
+            << "  format       " << i.format << (i.stub ? " (stub: served by the native model)" : "") << "\n"
+            << "  parameters   " << i.parameters.dump() << "\n"
+            << "  threshold    " << i.threshold << "\n"
+            << "  n_features   " << i.n_features << "\n"
+            << "  load time    " << load_s << " s\n";
+  const auto entity = s.repo->find(id);
+  if (entity && entity->model && entity->model->is_fitted() && !entity->model->reference_rows().empty()) {
+    const Detector& det = *entity->model;
+    const auto& ref = det.reference_rows();
+    const MatrixView X{ref.data(), ref.size() / det.n_features(), det.n_features()};
+    const ScoreResult r = scorer->score(X);
+    const std::vector<float> native = det.score_samples(X);
+    double max_diff = 0.0;
+    std::size_t anomalies = 0;
+    for (std::size_t k = 0; k < native.size(); ++k) {
+      max_diff = std::max(max_diff, static_cast<double>(std::abs(r.scores[k] - native[k])));
+      anomalies += static_cast<std::size_t>(r.labels[k]);
+    }
+    std::cout << "  check batch  " << X.rows << " reference rows, " << anomalies << " anomalies, max |diff| vs native "
+              << max_diff << "\n";
+  }
+}
+
+// ---- score -------------------------------------------------------------------------------------------------
+struct ScoreOptions {
+  std::string store = default_store(), target, input, label_column = "label", scores_out, format;
+  bool json_out = false;
+  std::size_t batch_size = 0;
+  int threads = 0;
+};
+
+void run_score(const ScoreOptions& o, bool label_given) {
+  OnnxOptions ox;
+  ox.intra_op_threads = o.threads;
+  ox.batch_size = o.batch_size;
+  std::shared_ptr<Scorer> scorer;
+  const fs::path stored = fs::path(o.store) / o.target;
+  if (is_valid_detector_id(o.target) && (fs::is_directory(stored) || !fs::exists(o.target))) {
+    Store s(o.store);
+    Format f = Format::Native;
+    if (!o.format.empty()) {
+      f = parse_format(o.format);
+    } else {
+      const auto listed = s.service->list_saved_models();
+      const auto it = listed.find(o.target);
+      if (it != listed.end() && it->second.value("model_file", std::string()) == "model.onnx") f = Format::Onnx;
+    }
+    scorer = s.service->load_model(o.target, f, ox);
+  } else {
+    scorer = open_model_path(o.target, ox);
+  }
+  CsvOptions csv;
+  csv.label_column = label_column_for(o.input, o.label_column, label_given);
+  const Dataset data = align_columns(read_csv(o.input, csv), scorer->info().feature_names);
+  const auto t0 = std::chrono::steady_clock::now();
+  const ScoreResult r = scorer->score(data.view(), o.batch_size);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!o.scores_out.empty()) write_scores_csv(o.scores_out, r.scores, r.labels);
+  RunReport rep = make_report(data, r.scores, r.labels, scorer->info().threshold);
+  rep.algorithm = scorer->info().algorithm;
+  rep.score_seconds = secs;
+  rep.extra["model"] = o.target;
+  rep.extra["format"] = scorer->info().format;
+  if (scorer->info().stub) rep.extra["stub"] = true;
+  if (!scorer->info().detector_id.empty()) rep.extra["detector_id"] = scorer->info().detector_id;
+  print_report(rep, o.json_out);
+}
+
+void add_store_option(CLI::App* cmd, std::string& store) {
+  cmd->add_option("--store", store, "Model store directory (default $NOMALY_STORE or ./nomaly-store)");
+}
+
+}  // namespace
+
+void add_store_commands(CLI::App& app) {
+  // train
+  {
+    auto o = std::make_shared<TrainOptions>();
+    auto* c = app.add_subcommand("train", "Fit a detector on a CSV, register it in the store, save it (native); prints the id");
+    add_store_option(c, o->store);
+    c->add_option("--algorithm,-a", o->algorithm, "Algorithm (see `nomaly algorithms`)")->required();
+    c->add_option("--input,-i", o->input, "Training CSV")->required();
+    auto* lc = c->add_option("--label-column", o->label_column, "0/1 label column (default: 'label' when present)");
+    c->add_option("--param,-p", o->params, "Parameter key=value (repeatable)");
+    c->add_option("--contamination", o->contamination, "\"auto\" or a number in (0, 0.5]");
+    c->add_option("--name", o->name, "Detector name (default: the algorithm)");
+    c->add_option("--id", o->id, "Detector id, [A-Za-z0-9_-]{1,64} (default: a new UUID v4)");
+    c->callback([o, lc] { run_train(*o, lc->count() > 0); });
+  }
+  // save
+  {
+    auto store = std::make_shared<std::string>(default_store());
+    auto id = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("native");
+    auto strict = std::make_shared<bool>(false);
+    auto meta = std::make_shared<std::vector<std::string>>();
+    auto* c = app.add_subcommand("save", "Save a registered detector as native or ONNX; prints the model file");
+    add_store_option(c, *store);
+    c->add_option("id", *id, "Detector id")->required();
+    c->add_option("--format,-f", *format, "native | onnx");
+    c->add_flag("--strict-onnx", *strict, "Fail (OnnxExportError) instead of writing a stub when there is no ONNX converter");
+    c->add_option("--meta", *meta, "Extra metadata key=value (repeatable)");
+    c->callback([=] {
+      Store s(*store);
+      SaveOptions so;
+      so.strict_onnx = *strict;
+      std::cout << s.service->save_model(*id, *format, parse_param_list(*meta), so).string() << "\n";
+    });
+  }
+  // load
+  {
+    auto store = std::make_shared<std::string>(default_store());
+    auto id = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("native");
+    auto* c = app.add_subcommand("load", "Load a saved model, score a check batch and print a summary");
+    add_store_option(c, *store);
+    c->add_option("id", *id, "Detector id")->required();
+    c->add_option("--format,-f", *format, "native | onnx");
+    c->callback([=] { run_load(*store, *id, *format); });
+  }
+  // export
+  {
+    auto store = std::make_shared<std::string>(default_store());
+    auto id = std::make_shared<std::string>();
+    auto dir = std::make_shared<std::string>();
+    auto triton = std::make_shared<bool>(false);
+    auto* c = app.add_subcommand("export", "Write a deployment bundle (ONNX, config, deploy scripts, golden vectors)");
+    add_store_option(c, *store);
+    c->add_option("id", *id, "Detector id")->required();
+    c->add_option("dir", *dir, "Export directory")->required();
+    c->add_flag("--triton", *triton, "Also write a Triton model repository under triton/");
+    c->callback([=] {
+      Store s(*store);
+      ExportOptions eo;
+      eo.triton = *triton;
+      const auto files = s.service->export_model(*id, *dir, eo);
+      std::cout << "exported " << *id << " to " << *dir << "\n";
+      for (const auto& [rel, path] : files) std::cout << "  " << rel << "\n";
+    });
+  }
+  // list
+  {
+    auto store = std::make_shared<std::string>(default_store());
+    auto as_json = std::make_shared<bool>(false);
+    auto* c = app.add_subcommand("list", "List saved models");
+    add_store_option(c, *store);
+    c->add_flag("--json", *as_json, "Print one JSON object: id -> metadata");
+    c->callback([=] {
+      Store s(*store);
+      const auto models = s.service->list_saved_models();
+      if (*as_json) {
+        json out = json::object();
+        for (const auto& [id, m] : models) out[id] = m;
+        std::cout << out.dump(2) << "\n";
+        return;
+      }
+      std::printf("%-38s %-20s %-10s %-7s %-5s %s\n", "ID", "NAME", "ALGORITHM", "FORMAT", "STUB", "SAVED AT");
+      for (const auto& [id, m] : models)
+        std::printf("%-38s %-20s %-10s %-7s %-5s %s\n", id.c_str(), m.value("detector_name", std::string()).c_str(),
+                    m.value("algorithm", std::string()).c_str(), m.value("format", std::string()).c_str(),
+                    m.value("stub", false) ? "yes" : "no", m.value("saved_at", std::string()).c_str());
+      if (models.empty()) std::cout << "(no saved models in " << *store << ")\n";
+    });
+  }
+  // delete
+  {
+    auto store = std::make_shared<std::string>(default_store());
+    auto id = std::make_shared<std::string>();
+    auto* c = app.add_subcommand("delete", "Delete a detector's saved models and its store record");
+    add_store_option(c, *store);
+    c->add_option("id", *id, "Detector id")->required();
+    c->callback([=] {
+      Store s(*store);
+      const bool files = s.service->delete_model(*id);
+      const bool record = s.repo->remove(*id);
+      if (!files && !record) throw DetectorNotFound("Detector " + *id + " not found");
+      std::cout << "deleted " << *id << "\n";
+    });
+  }
+  // score
+  {
+    auto o = std::make_shared<ScoreOptions>();
+    auto* c = app.add_subcommand("score", "Score a CSV with a stored id, a .onnx / .nomaly file, or an export directory");
+    add_store_option(c, o->store);
+    c->add_option("model", o->target, "Detector id, model file, or export directory")->required();
+    c->add_option("--input,-i", o->input, "CSV to score")->required();
+    auto* lc = c->add_option("--label-column", o->label_column, "0/1 label column (default: 'label' when present)");
+    c->add_option("--format,-f", o->format, "For a stored id: native | onnx (default: the last saved format)");
+    c->add_option("--scores-out", o->scores_out, "Write score,label CSV here");
+    c->add_flag("--json", o->json_out, "Print one JSON object");
+    c->add_option("--batch-size", o->batch_size, "Rows per ONNX Runtime run (0 = all)");
+    c->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0 = all cores)");
+    c->callback([o, lc] { run_score(*o, lc->count() > 0); });
+  }
+}
+
+}  // namespace nomaly::cli

@@ -1,0 +1,189 @@
+#include "detectors/neighbors.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <nanoflann.hpp>
+#include <utility>
+
+#include "core/parallel.hpp"
+#include "nomaly/errors.hpp"
+
+namespace nomaly::detail {
+
+namespace {
+
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Hit = std::pair<double, std::uint32_t>;  // (squared distance, training index); std::pair orders lexicographically
+
+constexpr std::size_t kTreeMaxDim = 16;  // above this a k-d tree visits most leaves; brute force wins
+constexpr std::uint32_t kNoExclude = std::numeric_limits<std::uint32_t>::max();
+
+// The one definition of the exact squared distance; both strategies rank by it.
+inline double exact_sq(const double* a, const double* b, std::size_t d) {
+  double s = 0.0;
+  for (std::size_t j = 0; j < d; ++j) {
+    const double t = a[j] - b[j];
+    s += t * t;
+  }
+  return s;
+}
+
+struct Points {
+  const RowMajor* Y = nullptr;
+  std::size_t kdtree_get_point_count() const { return static_cast<std::size_t>(Y->rows()); }
+  double kdtree_get_pt(std::uint32_t i, std::size_t j) const { return (*Y)(i, static_cast<Eigen::Index>(j)); }
+  template <class BBox>
+  bool kdtree_get_bbox(BBox&) const { return false; }
+};
+
+// nanoflann metric whose leaf distances are exact_sq, so the tree and brute force agree bit for bit.
+struct ExactL2 {
+  using ElementType = double;
+  using DistanceType = double;
+  const Points& pts;
+  explicit ExactL2(const Points& p) : pts(p) {}
+  double evalMetric(const double* a, std::uint32_t b, std::size_t d, double = -1) const {
+    return exact_sq(a, pts.Y->row(b).data(), d);
+  }
+  template <class U, class V>
+  double accum_dist(const U a, const V b, std::size_t) const {
+    return (a - b) * (a - b);
+  }
+};
+
+using Tree = nanoflann::KDTreeSingleIndexAdaptor<ExactL2, Points, -1, std::uint32_t>;
+
+// Keeps the k smallest (distance, index) pairs. worstDist() is inflated slightly so that the tree offers points
+// tied with the current k-th (and survives rounding in its incremental box distances); addPoint decides exactly.
+class TopK {
+ public:
+  TopK(std::size_t k, std::uint32_t exclude) : k_(k), exclude_(exclude) { heap_.reserve(k + 1); }
+  bool addPoint(double d, std::uint32_t i) {
+    if (i == exclude_) return true;
+    const Hit h{d, i};
+    if (heap_.size() < k_) {
+      heap_.push_back(h);
+      std::push_heap(heap_.begin(), heap_.end());
+    } else if (h < heap_.front()) {
+      std::pop_heap(heap_.begin(), heap_.end());
+      heap_.back() = h;
+      std::push_heap(heap_.begin(), heap_.end());
+    }
+    return true;
+  }
+  double worstDist() const {
+    if (heap_.size() < k_) return std::numeric_limits<double>::max();
+    return heap_.front().first * (1.0 + 1e-9) + 1e-300;
+  }
+  bool full() const { return heap_.size() == k_; }
+  std::size_t size() const { return heap_.size(); }
+  std::vector<Hit>& sorted() {
+    std::sort_heap(heap_.begin(), heap_.end());
+    return heap_;
+  }
+
+ private:
+  std::size_t k_;
+  std::uint32_t exclude_;
+  std::vector<Hit> heap_;
+};
+
+}  // namespace
+
+struct NeighborIndex::Impl {
+  RowMajor Y;
+  Eigen::VectorXd yy;  // squared norms, for the GEMM candidates
+  double yy_max = 0.0;
+  Points pts;
+  std::unique_ptr<Tree> tree;
+};
+
+NeighborIndex::NeighborIndex() : impl_(std::make_unique<Impl>()) {}
+NeighborIndex::~NeighborIndex() = default;
+NeighborIndex::NeighborIndex(NeighborIndex&&) noexcept = default;
+NeighborIndex& NeighborIndex::operator=(NeighborIndex&&) noexcept = default;
+
+std::size_t NeighborIndex::size() const { return static_cast<std::size_t>(impl_->Y.rows()); }
+std::size_t NeighborIndex::dim() const { return static_cast<std::size_t>(impl_->Y.cols()); }
+
+void NeighborIndex::build(MatrixView train) {
+  auto fresh = std::make_unique<Impl>();
+  Impl& m = *fresh;
+  m.Y.resize(static_cast<Eigen::Index>(train.rows), static_cast<Eigen::Index>(train.cols));
+  for (std::size_t i = 0; i < train.rows; ++i)
+    for (std::size_t j = 0; j < train.cols; ++j) m.Y(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = train(i, j);
+  m.yy = m.Y.rowwise().squaredNorm();
+  m.yy_max = m.yy.size() ? m.yy.maxCoeff() : 0.0;
+  m.pts.Y = &m.Y;  // Impl lives on the heap, so this pointer survives moves of NeighborIndex
+  if (train.cols <= kTreeMaxDim && train.rows > 0) {
+    m.tree = std::make_unique<Tree>(train.cols, m.pts, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+  }
+  impl_ = std::move(fresh);
+}
+
+void NeighborIndex::query(MatrixView X, std::size_t k, bool exclude_self, int n_jobs, std::vector<double>& dist,
+                          std::vector<std::int32_t>& idx) const {
+  const Impl& m = *impl_;
+  const std::size_t n = size(), d = dim();
+  if (X.cols != d) throw DataError("neighbour search: expected " + std::to_string(d) + " features, got " + std::to_string(X.cols));
+  if (k == 0 || k + (exclude_self ? 1 : 0) > n)
+    throw DataError("neighbour search: k = " + std::to_string(k) + " needs more than " + std::to_string(n) + " training rows");
+  if (exclude_self && X.rows != n) throw DataError("neighbour search: self-exclusion needs the training rows");
+  dist.assign(X.rows * k, 0.0);
+  idx.assign(X.rows * k, 0);
+
+  auto emit = [&](std::size_t i, const std::vector<Hit>& hits) {
+    for (std::size_t r = 0; r < k; ++r) {
+      dist[i * k + r] = std::sqrt(hits[r].first);
+      idx[i * k + r] = static_cast<std::int32_t>(hits[r].second);
+    }
+  };
+
+  if (m.tree) {
+    detail::parallel_blocks(X.rows, 64, n_jobs, [&](std::size_t b, std::size_t e) {
+      std::vector<double> q(d);
+      for (std::size_t i = b; i < e; ++i) {
+        for (std::size_t j = 0; j < d; ++j) q[j] = X(i, j);
+        TopK top(k, exclude_self ? static_cast<std::uint32_t>(i) : kNoExclude);
+        m.tree->findNeighbors(top, q.data(), nanoflann::SearchParams());
+        emit(i, top.sorted());
+      }
+    });
+    return;
+  }
+
+  // Brute force: candidates from the double GEMM expansion, then exact re-ranking. The expansion's absolute error
+  // is below ~2 d u (|x|^2 + |y|^2) (u = 2^-53); every row whose exact distance can be <= the exact k-th one lies
+  // within twice that margin of the k-th smallest approximate value.
+  constexpr std::size_t kBlock = 64;
+  const double u = std::numeric_limits<double>::epsilon();
+  detail::parallel_blocks(X.rows, kBlock, n_jobs, [&](std::size_t b, std::size_t e) {
+    const auto rows = static_cast<Eigen::Index>(e - b);
+    RowMajor Q(rows, static_cast<Eigen::Index>(d));
+    for (Eigen::Index i = 0; i < rows; ++i)
+      for (std::size_t j = 0; j < d; ++j) Q(i, static_cast<Eigen::Index>(j)) = X(b + static_cast<std::size_t>(i), j);
+    const RowMajor G = Q * m.Y.transpose();
+    std::vector<double> approx(n), scratch(n);
+    std::vector<Hit> cand;
+    for (Eigen::Index i = 0; i < rows; ++i) {
+      const std::size_t qi = b + static_cast<std::size_t>(i);
+      const double xx = Q.row(i).squaredNorm();
+      for (std::size_t j = 0; j < n; ++j) approx[j] = xx + m.yy[static_cast<Eigen::Index>(j)] - 2.0 * G(i, static_cast<Eigen::Index>(j));
+      if (exclude_self) approx[qi] = std::numeric_limits<double>::infinity();
+      scratch = approx;
+      std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(k - 1), scratch.end());
+      const double margin = 2.0 * (4.0 * static_cast<double>(d) + 16.0) * u * (xx + m.yy_max) + 1e-300;
+      const double cut = scratch[k - 1] + margin;
+      cand.clear();
+      for (std::size_t j = 0; j < n; ++j)
+        if (approx[j] <= cut) cand.emplace_back(exact_sq(Q.row(i).data(), m.Y.row(static_cast<Eigen::Index>(j)).data(), d),
+                                                static_cast<std::uint32_t>(j));
+      std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(k), cand.end());
+      emit(qi, cand);
+    }
+  });
+}
+
+}  // namespace nomaly::detail

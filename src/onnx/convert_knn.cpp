@@ -1,0 +1,85 @@
+// KNN -> the exact kNN subgraph (knn_graph.hpp) -> Sqrt -> ReduceMax | ReduceMean | mean of the middle pair.
+#include <algorithm>
+
+#include "nomaly/detectors/knn.hpp"
+#include "nomaly/errors.hpp"
+#include "nomaly/onnx/export.hpp"
+#include "onnx/converters.hpp"
+#include "onnx/knn_graph.hpp"
+
+namespace nomaly::detail {
+
+using onnx_build::Attr;
+
+KnnGraph knn_subgraph(onnx_build::GraphBuilder& g, const std::string& x, const std::vector<float>& train, std::size_t n,
+                      std::size_t d, std::size_t k) {
+  std::vector<float> minus2_t(d * n), yy(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const float v = train[i * d + j];
+      minus2_t[j * n + i] = -2.0f * v;  // exact: a power-of-two scaling
+      s += static_cast<double>(v) * v;
+    }
+    yy[i] = static_cast<float>(s);
+  }
+  const auto ni = static_cast<std::int64_t>(n), di = static_cast<std::int64_t>(d);
+  const std::size_t m = std::min(n, 2 * k + 8);
+  const std::string Y = g.initializer("train_rows", train, {ni, di});
+  const std::string Ym2t = g.initializer("train_rows_t_x_minus2", minus2_t, {di, ni});
+  const std::string YY = g.initializer("train_sq_norms", yy, {ni});
+
+  const std::string xx = g.node("ReduceSumSquare", {x}, {Attr{"axes", std::vector<std::int64_t>{1}}, Attr{"keepdims", std::int64_t{1}}});
+  const std::string approx = g.node("Add", {g.node("Add", {g.node("MatMul", {x, Ym2t}), xx}), YY});
+  const std::string m_k = g.initializer_int64("n_candidates", {static_cast<std::int64_t>(m)}, {1});
+  const auto cand = g.node_multi("TopK", {approx, m_k}, {"knn_candidate_sq_dist", "knn_candidate_index"},
+                                 {Attr{"axis", std::int64_t{1}}, Attr{"largest", std::int64_t{0}}, Attr{"sorted", std::int64_t{1}}});
+  // Candidates back in training-index order, so that the exact TopK below breaks distance ties by lower index
+  // (exactly tied distinct rows are common in quantized data; their approximate distances differ).
+  const auto by_index = g.node_multi("TopK", {cand[1], m_k}, {"knn_candidate_index_sorted", "knn_candidate_order"},
+                                     {Attr{"axis", std::int64_t{1}}, Attr{"largest", std::int64_t{0}}, Attr{"sorted", std::int64_t{1}}});
+  const std::string& cidx = by_index[0];
+  const std::string rows = g.node("Gather", {Y, cidx}, {Attr{"axis", std::int64_t{0}}});  // [N, m, d]
+  const std::string axis1 = g.initializer_int64("unsqueeze_axis1", {1}, {1});
+  const std::string diff = g.node("Sub", {rows, g.node("Unsqueeze", {x, axis1})});
+  const std::string exact = g.node("ReduceSumSquare", {diff}, {Attr{"axes", std::vector<std::int64_t>{2}}, Attr{"keepdims", std::int64_t{0}}});
+  const std::string kk = g.initializer_int64("n_neighbors", {static_cast<std::int64_t>(k)}, {1});
+  const auto top = g.node_multi("TopK", {exact, kk}, {"knn_sq_dist", "knn_position"},
+                                {Attr{"axis", std::int64_t{1}}, Attr{"largest", std::int64_t{0}}, Attr{"sorted", std::int64_t{1}}});
+  const std::string index = g.node("GatherElements", {cidx, top[1]}, {Attr{"axis", std::int64_t{1}}});
+  return {top[0], index};
+}
+
+namespace {
+
+std::string convert(const Detector& det, onnx_build::GraphBuilder& g, const std::string& x, std::string& doc) {
+  const auto* knn = dynamic_cast<const KnnDetector*>(&det);
+  if (!knn) throw OnnxExportError("knn: detector is not a KnnDetector");
+  const std::size_t k = knn->n_neighbors();
+  const KnnGraph nn = knn_subgraph(g, x, knn->train_rows(), knn->n_train(), knn->n_features(), k);
+  const std::string dist = g.node("Sqrt", {nn.sq_dist});  // [N, k] ascending
+  const std::vector<Attr> over_k{Attr{"axes", std::vector<std::int64_t>{1}}, Attr{"keepdims", std::int64_t{0}}};
+  switch (knn->method()) {
+    case KnnDetector::Method::Largest:
+      doc = "Distance to the k-th nearest training row (PyOD KNN, method largest); higher = more anomalous.";
+      return g.node("ReduceMax", {dist}, over_k);
+    case KnnDetector::Method::Mean:
+      doc = "Mean distance to the k nearest training rows (PyOD KNN, method mean); higher = more anomalous.";
+      return g.node("ReduceMean", {dist}, over_k);
+    case KnnDetector::Method::Median: {
+      doc = "Median distance to the k nearest training rows (PyOD KNN, method median); higher = more anomalous.";
+      const std::string lo = g.initializer_int64("median_lo", {static_cast<std::int64_t>((k - 1) / 2)}, {});
+      const std::string hi = g.initializer_int64("median_hi", {static_cast<std::int64_t>(k / 2)}, {});
+      const std::string a = g.node("Gather", {dist, lo}, {Attr{"axis", std::int64_t{1}}});
+      const std::string b = g.node("Gather", {dist, hi}, {Attr{"axis", std::int64_t{1}}});
+      return g.node("Mul", {g.node("Add", {a, b}), g.scalar("half", 0.5f)});
+    }
+  }
+  throw OnnxExportError("knn: unknown method");
+}
+
+}  // namespace
+
+void register_knn_converter() { register_onnx_converter("knn", convert); }
+
+}  // namespace nomaly::detail

@@ -1,0 +1,254 @@
+// ModelPersistenceService::export_model: the deployment bundle (issue 4 §2).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "nomaly/errors.hpp"
+#include "nomaly/flags.hpp"
+#include "nomaly/onnx/onnx_model.hpp"
+#include "nomaly/persistence/native_format.hpp"
+#include "nomaly/persistence/service.hpp"
+#include "persistence/deploy_templates.hpp"
+#include "persistence/fs_util.hpp"
+#include "persistence/store_internal.hpp"
+
+namespace nomaly {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+namespace {
+
+constexpr double kGoldenTolerance = 1e-5;  // max |diff| / max(1, |expected|)
+
+std::string num(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", v);  // 9 significant digits round-trip float32 exactly
+  return buf;
+}
+
+std::vector<std::string> names_of(const DetectorEntity& e, std::size_t d) {
+  if (e.feature_names.size() == d) return e.feature_names;
+  std::vector<std::string> n;
+  for (std::size_t j = 0; j < d; ++j) n.push_back("f" + std::to_string(j));
+  return n;
+}
+
+std::string triton_name(const DetectorEntity& e) {
+  std::string s;
+  for (const char c : e.name)
+    s += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_';
+  return s.empty() ? e.id : s;
+}
+
+std::string triton_config(const std::string& name, std::size_t d) {
+  // max_batch_size 0 with an explicit -1 first dim: the batch dimension stays dynamic, and the [N]
+  // outputs need no reshape (Triton's implicit batching would require [N, 1]).
+  std::ostringstream s;
+  s << "name: \"" << name << "\"\n"
+    << "platform: \"onnxruntime_onnx\"\n"
+    << "max_batch_size: 0\n"
+    << "input [\n  {\n    name: \"X\"\n    data_type: TYPE_FP32\n    dims: [ -1, " << d << " ]\n  }\n]\n"
+    << "output [\n  {\n    name: \"scores\"\n    data_type: TYPE_FP32\n    dims: [ -1 ]\n  },\n"
+    << "  {\n    name: \"label\"\n    data_type: TYPE_INT64\n    dims: [ -1 ]\n  }\n]\n"
+    << "instance_group [ { kind: KIND_CPU } ]\n";
+  return s.str();
+}
+
+std::string readme(const DetectorEntity& e, const json& config, std::size_t d, std::size_t golden_rows, bool stub,
+                   bool triton) {
+  std::ostringstream s;
+  s << "# Model card: " << e.name << "\n\n"
+    << "A fitted **" << e.algorithm << "** anomaly detector exported by nomaly " << NOMALY_VERSION << ".\n\n"
+    << "| field | value |\n|---|---|\n"
+    << "| detector id | `" << e.id << "` |\n"
+    << "| algorithm | `" << e.algorithm << "` |\n"
+    << "| parameters | `" << e.parameters.dump() << "` |\n"
+    << "| contamination | `" << e.contamination.dump() << "` |\n"
+    << "| trained at | " << e.trained_at << " |\n"
+    << "| input | `X`: float32 [N, " << d << "] (features: " << config["input"]["feature_names"].size() << ", see config.json) |\n"
+    << "| outputs | `scores`: float32 [N], higher = more anomalous; `label`: int64 [N], 1 = anomaly |\n"
+    << "| threshold | " << num(config["threshold"].get<double>()) << " (label = score > threshold) |\n";
+  if (!stub)
+    s << "| ONNX | IR " << config["ir_version"] << ", opsets " << config["opsets"].dump() << ", ONNX Runtime >= "
+      << config["min_onnxruntime_version"].get<std::string>() << " |\n";
+  s << "\n";
+  if (e.metadata.is_object() && e.metadata.contains("training_metrics")) {
+    s << "## Metrics on the training data (labels were known)\n\n";
+    for (const auto& [k, v] : e.metadata["training_metrics"].items()) s << "- " << k << ": " << v.dump() << "\n";
+    s << "\n";
+  } else {
+    s << "No labels were known at training time, so no metrics are reported.\n\n";
+  }
+  if (stub) {
+    s << "## This is a stub export\n\n"
+      << "`" << e.algorithm << "` has no ONNX converter, so `model.onnx` is a JSON stub and the fitted model ships\n"
+      << "as the native file `model.nomaly`. Score it with nomaly:\n\n"
+      << "    nomaly score <this directory> --input data.csv\n\n"
+      << "`deploy.py` and `deploy.mjs` exit with code 2 and this explanation.\n\n";
+  } else {
+    s << "## How to run it\n\n"
+      << "Python (`pip install -r requirements.txt`):\n\n"
+      << "    python3 deploy.py data.csv --output scores.csv\n    python3 deploy.py --check\n\n"
+      << "Node.js (`npm install onnxruntime-node`):\n\n"
+      << "    node deploy.mjs data.csv --output scores.csv\n    node deploy.mjs --check\n\n"
+      << "nomaly itself: `nomaly score <this directory> --input data.csv`.\n\n";
+    if (triton) s << "A Triton model repository is in `triton/` (platform onnxruntime_onnx, dynamic batch dimension).\n\n";
+  }
+  s << "## Golden vectors\n\n`golden/input.csv` holds " << golden_rows
+    << " training rows (including the 8 most anomalous) and `golden/expected.csv` their native scores and labels.\n"
+    << "`--check` passes when max |diff| / max(1, |expected|) <= 1e-5.\n\n"
+    << "`SHA256SUMS` lists every file (`sha256sum -c SHA256SUMS`).\n";
+  return s.str();
+}
+
+/// Moves a finished bundle into place. An earlier nomaly export at `dir` is replaced; a foreign non-empty
+/// directory is refused.
+void publish_dir(const fs::path& tmp, const fs::path& dir) {
+  if (fs::exists(dir)) {
+    if (!fs::is_directory(dir)) throw ModelError("export path " + dir.string() + " exists and is not a directory");
+    if (!fs::is_empty(dir)) {
+      bool ours = false;
+      const fs::path cfg = dir / "config.json";
+      if (fs::exists(cfg)) {
+        const json c = json::parse(read_file_bytes(cfg), nullptr, false);
+        ours = c.is_object() && c.contains("nomaly_export");
+      }
+      if (!ours)
+        throw ModelError("export directory " + dir.string() + " is not empty and is not an earlier nomaly export");
+      const fs::path old = dir.string() + ".old-" + new_uuid_v4().substr(0, 8);
+      rename_synced(dir, old);
+      rename_synced(tmp, dir);
+      fs::remove_all(old);
+      return;
+    }
+    fs::remove(dir);
+  }
+  rename_synced(tmp, dir);
+}
+
+}  // namespace
+
+std::map<std::string, fs::path> ModelPersistenceService::export_model(const std::string& id, const fs::path& export_dir,
+                                                                     const ExportOptions& options) {
+  const DetectorEntity e = fitted_entity(id);
+  require_deep_learning();
+  const Detector& det = *e.model;
+  const std::size_t d = det.n_features();
+  const std::vector<std::string> names = names_of(e, d);
+
+  OnnxArtifact art = make_onnx_artifact(e, false);
+  std::map<std::string, std::string> files;  // relative path -> bytes
+
+  // Golden vectors: the detector's reference rows and their native scores.
+  const std::vector<float>& ref = det.reference_rows();
+  const std::size_t n = d ? ref.size() / d : 0;
+  const MatrixView Xg{ref.data(), n, d};
+  const std::vector<float> scores = det.score_samples(Xg);
+  const std::vector<int> labels = det.labels_for(scores);
+  std::string in_csv, exp_csv = "score,label\n";
+  for (std::size_t j = 0; j < d; ++j) in_csv += (j ? "," : "") + names[j];
+  in_csv += "\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < d; ++j) in_csv += (j ? "," : "") + num(Xg(i, j));
+    in_csv += "\n";
+    exp_csv += num(scores[i]) + "," + std::to_string(labels[i]) + "\n";
+  }
+
+  json config{{"nomaly_export", 1},
+              {"nomaly_version", NOMALY_VERSION},
+              {"detector_id", e.id},
+              {"detector_name", e.name},
+              {"algorithm", e.algorithm},
+              {"parameters", e.parameters},
+              {"contamination", e.contamination},
+              {"trained_at", e.trained_at},
+              {"stub", art.stub},
+              {"model_file", "model.onnx"},
+              {"input", {{"name", "X"}, {"dtype", "float32"}, {"shape", {-1, d}}, {"n_features", d}, {"feature_names", names}}},
+              {"outputs", json::array({{{"name", "scores"}, {"dtype", "float32"}, {"shape", {-1}},
+                                        {"description", "anomaly score, higher = more anomalous"}},
+                                       {{"name", "label"}, {"dtype", "int64"}, {"shape", {-1}},
+                                        {"description", "1 where score > threshold, else 0"}}})},
+              {"threshold", static_cast<double>(det.threshold())},
+              {"score_direction", "higher_is_more_anomalous"},
+              {"golden", {{"input", "golden/input.csv"}, {"expected", "golden/expected.csv"}, {"rows", n},
+                          {"tolerance", kGoldenTolerance}, {"tolerance_rule", "max |diff| / max(1, |expected|)"}}}};
+  if (e.metadata.is_object() && e.metadata.contains("training_metrics"))
+    config["metrics"] = e.metadata["training_metrics"];
+
+  if (art.stub) {
+    const std::string native = encode_native_entity(e);
+    files[kNativeFile] = native;
+    files[kOnnxFile] = make_stub_bytes(e, art.stub_reason, sha256_hex(native));
+    config["native_model"] = kNativeFile;
+    config["stub_reason"] = art.stub_reason;
+    config["note"] = "No ONNX converter for " + e.algorithm +
+                     ": model.onnx is a JSON stub; the fitted model is model.nomaly (score with `nomaly score`).";
+    if (options.triton) spdlog::warn("export {}: no Triton repository for a stub model", e.id);
+  } else {
+    // The bundle must pass its own check: ONNX Runtime reproduces the golden scores.
+    const OnnxModel ort = OnnxModel::load_bytes(art.bytes, "model.onnx");
+    const OnnxScore got = ort.score(Xg);
+    double max_diff = 0.0, max_rel = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double diff = std::abs(static_cast<double>(got.scores[i]) - scores[i]);
+      max_diff = std::max(max_diff, diff);
+      max_rel = std::max(max_rel, diff / std::max(1.0, std::abs(static_cast<double>(scores[i]))));
+    }
+    if (!(max_rel <= kGoldenTolerance))
+      throw OnnxExportError(e.algorithm + ": ONNX Runtime differs from the native scores on the golden rows (max rel " +
+                            num(max_rel) + " > 1e-5)");
+    config["golden"]["max_abs_diff_onnxruntime"] = max_diff;
+    config["ir_version"] = art.ir_version;
+    config["opsets"] = {{"ai.onnx", art.opset}, {"ai.onnx.ml", art.opset_ml}};
+    config["min_onnxruntime_version"] = min_onnxruntime_version(art.opset, art.opset_ml);
+    files[kOnnxFile] = art.bytes;
+    if (options.triton) {
+      const std::string tn = triton_name(e);
+      files["triton/" + tn + "/config.pbtxt"] = triton_config(tn, d);
+      files["triton/" + tn + "/1/model.onnx"] = art.bytes;
+    }
+  }
+  files["model.json"] = e.to_json().dump(2) + "\n";
+  files["config.json"] = config.dump(2) + "\n";
+  files["requirements.txt"] = "onnxruntime>=" + config.value("min_onnxruntime_version", std::string("1.13.0")) +
+                              "\nnumpy>=1.21\n";
+  files["deploy.py"] = kDeployPy;
+  files["deploy.mjs"] = kDeployMjs;
+  files["golden/input.csv"] = in_csv;
+  files["golden/expected.csv"] = exp_csv;
+  files["README.md"] = readme(e, config, d, n, art.stub, options.triton);
+  std::string sums;
+  for (const auto& [rel, bytes] : files) sums += sha256_hex(bytes) + "  " + rel + "\n";
+  files["SHA256SUMS"] = sums;
+
+  // Build beside the target, then rename into place: a failed export leaves nothing behind.
+  fs::path target = fs::absolute(export_dir).lexically_normal();
+  if (target.filename().empty()) target = target.parent_path();  // "dir/" names the same directory
+  const fs::path parent = target.parent_path();
+  const bool created_parent = !fs::exists(parent);
+  fs::create_directories(parent);
+  const fs::path tmp = parent / ("." + target.filename().string() + ".tmp-" + new_uuid_v4().substr(0, 8));
+  try {
+    for (const auto& [rel, bytes] : files) {
+      const fs::path p = tmp / rel;
+      fs::create_directories(p.parent_path());
+      write_synced(p, bytes);
+    }
+    publish_dir(tmp, target);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    if (created_parent) fs::remove(parent, ec);
+    throw;
+  }
+  std::map<std::string, fs::path> out;
+  for (const auto& [rel, bytes] : files) out[rel] = target / rel;
+  return out;
+}
+
+}  // namespace nomaly

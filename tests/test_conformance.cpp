@@ -1,0 +1,139 @@
+// One conformance suite for every registered detector, in the spirit of scikit-learn's check_estimator:
+// determinism under a seed, shapes, bad input, native save/load, and ONNX parity. A new detector gets
+// every check by registering itself.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "nomaly/errors.hpp"
+#include "nomaly/onnx/export.hpp"
+#include "nomaly/onnx/onnx_model.hpp"
+#include "nomaly/registry.hpp"
+#include "test_util.hpp"
+
+namespace nomaly {
+namespace {
+
+std::vector<std::string> runnable_algorithms() {
+  std::vector<std::string> names;
+  for (const auto& a : list_algorithms())
+    if (a.available) names.push_back(a.name);
+  return names;
+}
+
+bool has_param(const AlgorithmInfo& info, const std::string& name) {
+  for (const auto& p : info.params)
+    if (p.name == name) return true;
+  return false;
+}
+
+// Seeded, and small where training is slow (deep detectors), so the suite stays quick.
+json seeded_params(const std::string& name, int seed) {
+  const AlgorithmInfo info = algorithm_info(name);
+  json p = json::object();
+  if (has_param(info, "random_state")) p["random_state"] = seed;
+  if (has_param(info, "epochs")) p["epochs"] = 2;
+  return p;
+}
+
+class Conformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  Dataset train = test::synthetic(400, 5, 20, 123);
+  Dataset fresh = test::synthetic(100, 5, 10, 456);
+
+  std::unique_ptr<Detector> fit(int seed = 0) {
+    auto d = create_detector(GetParam(), seeded_params(GetParam(), seed));
+    d->fit(train.view());
+    return d;
+  }
+};
+
+TEST_P(Conformance, DeterministicUnderSeed) {
+  const auto a = fit(0)->score_samples(fresh.view());
+  const auto b = fit(0)->score_samples(fresh.view());
+  ASSERT_EQ(a.size(), fresh.rows);
+  EXPECT_EQ(a, b);
+}
+
+TEST_P(Conformance, ShapesLabelsAndThreshold) {
+  auto d = fit();
+  EXPECT_TRUE(d->is_fitted());
+  EXPECT_EQ(d->n_features(), 5u);
+  const auto s = d->score_samples(fresh.view());
+  const auto l = d->predict(fresh.view());
+  ASSERT_EQ(s.size(), fresh.rows);
+  ASSERT_EQ(l.size(), fresh.rows);
+  EXPECT_TRUE(std::isfinite(d->threshold()));
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(s[i])) << "row " << i;
+    EXPECT_EQ(l[i], s[i] > d->threshold() ? 1 : 0);
+  }
+  // Inductive scoring: a row's score does not depend on the batch around it.
+  const auto one = d->score_samples(fresh.view().slice(3, 1));
+  EXPECT_EQ(one[0], s[3]);
+  // The planted outliers (uniform in [-6, 6]^5) rank above the inliers on average.
+  double in = 0, out = 0;
+  for (std::size_t i = 0; i < fresh.rows; ++i) ((*fresh.labels)[i] ? out : in) += s[i];
+  EXPECT_GT(out / 10.0, in / 90.0);
+  EXPECT_TRUE(d->score_samples(fresh.view().slice(0, 0)).empty());
+}
+
+TEST_P(Conformance, BadInputGivesTypedErrors) {
+  auto unfitted = create_detector(GetParam(), seeded_params(GetParam(), 0));
+  EXPECT_THROW(unfitted->score_samples(fresh.view()), NotFittedError);
+  EXPECT_THROW(unfitted->fit(MatrixView{train.X.data(), 0, 5}), DataError);
+  auto d = fit();
+  const Dataset wide = test::synthetic(10, 6);
+  try {
+    d->score_samples(wide.view());
+    ADD_FAILURE() << "wrong width accepted";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected 5 features, got 6"), std::string::npos) << e.what();
+  }
+  Dataset bad = fresh;
+  bad.X[7 * 5 + 2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(d->score_samples(bad.view()), DataError);
+  bad.X[7 * 5 + 2] = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(create_detector(GetParam(), seeded_params(GetParam(), 0))->fit(bad.view()), DataError);
+  EXPECT_THROW(create_detector(GetParam(), {{"no_such_param", 1}}), ParameterError);
+  EXPECT_THROW(create_detector(GetParam(), {{"contamination", 0.75}}), ParameterError);
+}
+
+TEST_P(Conformance, NativeStateRoundTripIsBitExact) {
+  auto d = fit();
+  const auto bytes = json::to_msgpack(d->state());
+  auto r = restore_detector(json::from_msgpack(bytes));
+  EXPECT_EQ(r->algorithm(), d->algorithm());
+  EXPECT_EQ(r->params(), d->params());
+  EXPECT_EQ(r->threshold(), d->threshold());
+  EXPECT_EQ(r->score_samples(fresh.view()), d->score_samples(fresh.view()));
+  EXPECT_EQ(r->reference_rows(), d->reference_rows());
+}
+
+TEST_P(Conformance, OnnxParityRowByRow) {
+  if (!has_onnx_converter(GetParam())) GTEST_SKIP() << GetParam() << " has no ONNX converter";
+  auto d = fit();
+  const OnnxModel m = OnnxModel::load_bytes(export_onnx_bytes(*d), GetParam());
+  EXPECT_EQ(m.style(), OnnxStyle::Nomaly);
+  EXPECT_EQ(m.metadata().algorithm, GetParam());
+  for (const Dataset* ds : {&train, &fresh}) {
+    const auto native = d->score_samples(ds->view());
+    const auto labels = d->labels_for(native);
+    const OnnxScore o = m.score(ds->view());
+    ASSERT_EQ(o.scores.size(), ds->rows);
+    for (std::size_t i = 0; i < ds->rows; ++i) {
+      EXPECT_LE(std::fabs(static_cast<double>(o.scores[i]) - native[i]), 1e-4 * std::max(1.0, std::fabs(double(native[i]))))
+          << "row " << i;
+      if (std::fabs(native[i] - d->threshold()) > 1e-4 * std::max(1.0, std::fabs(double(native[i])))) {
+        EXPECT_EQ(o.labels[i], labels[i]) << "row " << i;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, Conformance, ::testing::ValuesIn(runnable_algorithms()),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace nomaly

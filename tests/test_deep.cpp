@@ -1,0 +1,318 @@
+// Deep detectors (autoencoder, deepsvdd): registry entries and flags in both build configurations; with
+// libtorch also accuracy floors, determinism, bit-exact save/load and ONNX parity.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nomaly/detectors/deep.hpp"
+#include "nomaly/errors.hpp"
+#include "nomaly/flags.hpp"
+#include "nomaly/registry.hpp"
+#include "test_util.hpp"
+
+#if NOMALY_WITH_TORCH
+#include <onnx/onnx_pb.h>
+
+#include "nomaly/metrics.hpp"
+#include "nomaly/onnx/export.hpp"
+#include "nomaly/onnx/onnx_model.hpp"
+#endif
+
+namespace nomaly {
+namespace {
+
+const std::vector<std::string> kDeep = {"autoencoder", "deepsvdd"};
+
+// Sets an environment variable for the scope of a test and restores the previous value (or absence).
+class EnvVar {
+ public:
+  EnvVar(std::string name, const std::string& value) : name_(std::move(name)) {
+    if (const char* old = std::getenv(name_.c_str())) old_ = old;
+    ::setenv(name_.c_str(), value.c_str(), 1);
+  }
+  ~EnvVar() {
+    if (old_) ::setenv(name_.c_str(), old_->c_str(), 1);
+    else ::unsetenv(name_.c_str());
+  }
+  EnvVar(const EnvVar&) = delete;
+  EnvVar& operator=(const EnvVar&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+template <class E, class F>
+void expect_throw_message(F&& f, const std::string& message) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an exception with message: " << message;
+  } catch (const E& e) {
+    EXPECT_EQ(std::string(e.what()), message);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "unexpected exception type, message: " << e.what();
+  }
+}
+
+// ---- both build configurations ------------------------------------------------------------------------
+
+TEST(DeepRegistry, ListedAsDeepWithAvailabilityMatchingTheBuild) {
+  for (const auto& name : kDeep) {
+    const AlgorithmInfo info = algorithm_info(name);
+    EXPECT_TRUE(info.deep) << name;
+    EXPECT_EQ(info.available, NOMALY_WITH_TORCH == 1) << name;
+    bool has_contamination = false;
+    for (const auto& p : info.params) has_contamination |= p.name == "contamination";
+    EXPECT_TRUE(has_contamination) << name;
+    if (!info.available) {
+      EXPECT_EQ(info.unavailable_reason, "built without libtorch; install libtorch-dev and rebuild");
+    }
+  }
+  auto default_of = [](const std::string& algorithm, const std::string& param) {
+    for (const auto& p : algorithm_info(algorithm).params)
+      if (p.name == param) return p.default_value;
+    return json();
+  };
+  EXPECT_EQ(default_of("autoencoder", "epochs"), json(10));  // PyOD 2 AutoEncoder
+  EXPECT_EQ(default_of("autoencoder", "hidden_neurons"), json::array({64, 32}));
+  EXPECT_EQ(default_of("autoencoder", "batch_norm"), json(true));
+  EXPECT_EQ(default_of("deepsvdd", "epochs"), json(100));  // PyOD DeepSVDD
+  EXPECT_EQ(default_of("deepsvdd", "l2_regularizer"), json(0.1));
+}
+
+TEST(DeepFlag, DisabledFlagMakesCreateThrowFeatureDisabled) {
+  EnvVar off("NOMALY_DEEP_LEARNING", "false");
+  for (const auto& name : kDeep)
+    expect_throw_message<FeatureDisabled>([&] { create_detector(name); }, kDeepLearningDisabledMessage);
+  EXPECT_EQ(std::string(kDeepLearningDisabledMessage),
+            "Deep learning features are disabled. Enable with NOMALY_DEEP_LEARNING=true");
+}
+
+#if !NOMALY_WITH_TORCH
+
+TEST(DeepNoTorch, CreateThrowsDependencyMissing) {
+  EnvVar on("NOMALY_DEEP_LEARNING", "true");
+  for (const auto& name : kDeep) {
+    expect_throw_message<DependencyMissing>([&] { create_detector(name); },
+                                            name + ": built without libtorch; install libtorch-dev and rebuild");
+    // A saved native state cannot be brought back without libtorch either.
+    const json state{{"algorithm", name}, {"params", json::object()}};
+    EXPECT_THROW(restore_detector(state), DependencyMissing) << name;
+  }
+}
+
+#else  // NOMALY_WITH_TORCH
+
+// ---- libtorch build -----------------------------------------------------------------------------------
+
+std::unique_ptr<Detector> fitted(const std::string& name, const Dataset& ds, json params) {
+  auto d = create_detector(name, params);
+  d->fit(ds.view());
+  return d;
+}
+
+// Small epoch counts keep the whole file fast; accuracy tests use the defaults.
+json quick(int epochs, int seed = 0) { return json{{"epochs", epochs}, {"random_state", seed}}; }
+
+bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+TEST(DeepTorch, RejectsBadParameters) {
+  EXPECT_THROW(create_detector("autoencoder", {{"hidden_neurons", json::array()}}), ParameterError);
+  EXPECT_THROW(create_detector("autoencoder", {{"hidden_neurons", {64, 0}}}), ParameterError);
+  EXPECT_THROW(create_detector("autoencoder", {{"dropout_rate", 1.0}}), ParameterError);
+  EXPECT_THROW(create_detector("autoencoder", {{"batch_size", 1}}), ParameterError);  // batch norm needs 2 rows
+  EXPECT_NO_THROW(create_detector("autoencoder", {{"batch_size", 1}, {"batch_norm", false}}));
+  EXPECT_THROW(create_detector("deepsvdd", {{"hidden_activation", "gelu"}}), ParameterError);
+  EXPECT_THROW(create_detector("deepsvdd", {{"lr", 0}}), ParameterError);
+  EXPECT_THROW(create_detector("deepsvdd", {{"l2_regularizer", -1}}), ParameterError);
+  EXPECT_THROW(create_detector("deepsvdd", {{"weight_decay", 0.1}}), ParameterError);  // not a DeepSVDD parameter
+}
+
+TEST(DeepTorch, NetworkShapesFollowPyOD) {
+  const Dataset ds = test::synthetic(65, 5, 5);  // 70 rows: 70 % 32 != 1, and one more test below for % 32 == 1
+  auto ae = fitted("autoencoder", ds, quick(1));
+  const DeepNetwork a = dynamic_cast<const DeepDetector&>(*ae).network();
+  ASSERT_EQ(a.layers.size(), 4u);  // d -> 64 -> 32 -> 64 -> d
+  const std::vector<std::size_t> widths{64, 32, 64, 5};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(a.layers[i].out_features, widths[i]);
+    EXPECT_EQ(a.layers[i].bias.size(), widths[i]);
+    EXPECT_EQ(a.layers[i].bn_gamma.size(), i < 3 ? widths[i] : 0u);
+    EXPECT_EQ(a.layers[i].activation, i < 3 ? "relu" : "identity");
+  }
+  EXPECT_EQ(a.mean.size(), 5u);
+  EXPECT_TRUE(a.center.empty());
+
+  auto svdd = fitted("deepsvdd", ds, quick(1));
+  const DeepNetwork s = dynamic_cast<const DeepDetector&>(*svdd).network();
+  ASSERT_EQ(s.layers.size(), 2u);  // d -> 64 -> 32, no bias, no batch norm
+  EXPECT_EQ(s.layers[1].out_features, 32u);
+  for (const auto& l : s.layers) {
+    EXPECT_TRUE(l.bias.empty());
+    EXPECT_TRUE(l.bn_gamma.empty());
+    EXPECT_EQ(l.activation, "relu");
+  }
+  ASSERT_EQ(s.center.size(), 32u);
+  for (float c : s.center) EXPECT_TRUE(c == 0.0f || std::abs(c) >= 0.1f) << c;  // pushed away from 0 (eps 0.1)
+
+  // 33 rows with batch 32 leaves one row: it must join the previous batch instead of breaking batch norm.
+  const Dataset odd = test::synthetic(33, 3);
+  EXPECT_NO_THROW(fitted("autoencoder", odd, quick(2)));
+  EXPECT_THROW(fitted("autoencoder", test::synthetic(1, 3), quick(1)), DataError);
+}
+
+TEST(DeepTorch, ProgressCallbackReportsEveryEpoch) {
+  const Dataset ds = test::synthetic(200, 4, 10);
+  for (const auto& name : kDeep) {
+    auto d = create_detector(name, quick(3));
+    auto& deep = dynamic_cast<DeepDetector&>(*d);
+    std::vector<int> epochs;
+    std::vector<double> losses;
+    deep.set_progress_callback([&](int e, int total, double loss, double rows_per_s) {
+      EXPECT_EQ(total, 3);
+      EXPECT_TRUE(std::isfinite(loss) && loss >= 0.0);
+      EXPECT_GT(rows_per_s, 0.0);
+      epochs.push_back(e);
+      losses.push_back(loss);
+    });
+    d->fit(ds.view());
+    EXPECT_EQ(epochs, (std::vector<int>{1, 2, 3})) << name;
+    EXPECT_EQ(deep.loss_history(), losses) << name;
+    EXPECT_LT(losses.back(), losses.front()) << name << ": training did not reduce the loss";
+  }
+}
+
+TEST(DeepTorch, DeterministicForASeed) {
+  NOMALY_LOAD_ODDS(ds, "wbc");
+  for (const auto& name : kDeep) {
+    auto a = fitted(name, ds, quick(3, 7));
+    auto b = fitted(name, ds, quick(3, 7));
+    auto c = fitted(name, ds, quick(3, 8));
+    EXPECT_TRUE(bit_equal(a->training_scores(), b->training_scores())) << name;
+    EXPECT_TRUE(bit_equal(a->score_samples(ds.view()), a->training_scores())) << name;
+    EXPECT_FALSE(bit_equal(a->training_scores(), c->training_scores())) << name;
+    EXPECT_EQ(a->threshold(), b->threshold()) << name;
+  }
+}
+
+TEST(DeepTorch, SaveLoadIsBitExact) {
+  NOMALY_LOAD_ODDS(ds, "cardio");
+  for (const auto& name : kDeep) {
+    auto d = fitted(name, ds, quick(2, 3));
+    const std::vector<std::uint8_t> bytes = json::to_msgpack(d->state());
+    auto r = restore_detector(json::from_msgpack(bytes));
+    EXPECT_TRUE(bit_equal(r->score_samples(ds.view()), d->score_samples(ds.view()))) << name;
+    EXPECT_TRUE(bit_equal(r->score_samples(ds.view()), d->training_scores())) << name;
+    EXPECT_EQ(r->threshold(), d->threshold()) << name;
+    const DeepNetwork a = dynamic_cast<const DeepDetector&>(*d).network();
+    const DeepNetwork b = dynamic_cast<const DeepDetector&>(*r).network();
+    ASSERT_EQ(a.layers.size(), b.layers.size());
+    for (std::size_t i = 0; i < a.layers.size(); ++i) {
+      EXPECT_TRUE(bit_equal(a.layers[i].weight, b.layers[i].weight));
+      EXPECT_TRUE(bit_equal(a.layers[i].bn_running_var, b.layers[i].bn_running_var));
+    }
+    // A damaged state is reported, not silently loaded.
+    json broken = d->state();
+    broken["model"]["tensors"].erase("linear0.weight");
+    EXPECT_THROW(restore_detector(broken), CorruptModel) << name;
+  }
+}
+
+TEST(DeepTorch, DisabledFlagBlocksFitRestoreAndExport) {
+  const Dataset ds = test::synthetic(100, 3, 5);
+  for (const auto& name : kDeep) {
+    auto made = create_detector(name, quick(1));
+    auto trained = fitted(name, ds, quick(1));
+    const json state = trained->state();
+    EnvVar off("NOMALY_DEEP_LEARNING", "false");
+    expect_throw_message<FeatureDisabled>([&] { made->fit(ds.view()); }, kDeepLearningDisabledMessage);
+    expect_throw_message<FeatureDisabled>([&] { restore_detector(state); }, kDeepLearningDisabledMessage);
+    expect_throw_message<FeatureDisabled>([&] { trained->restore(state); }, kDeepLearningDisabledMessage);
+    expect_throw_message<FeatureDisabled>([&] { export_onnx_bytes(*trained); }, kDeepLearningDisabledMessage);
+    // Scoring an already trained in-memory model stays possible.
+    EXPECT_EQ(trained->score_samples(ds.view()).size(), ds.rows);
+  }
+}
+
+double mean_auc(const std::string& name, const Dataset& ds) {
+  std::vector<double> aucs;
+  for (int seed : {0, 1, 2}) {
+    auto d = fitted(name, ds, json{{"random_state", seed}});  // default epochs etc. (PyOD)
+    aucs.push_back(roc_auc(d->training_scores(), *ds.labels));
+  }
+  const double mean = (aucs[0] + aucs[1] + aucs[2]) / 3.0;
+  std::cout << "[deep ROC-AUC] " << name << " mean of seeds 0,1,2 = " << mean << " (" << aucs[0] << ", " << aucs[1]
+            << ", " << aucs[2] << ")\n";
+  return mean;
+}
+
+void check_floor(const std::string& set, double floor) {
+  NOMALY_LOAD_ODDS(ds, set);
+  for (const auto& name : kDeep) {
+    std::cout << "[deep ROC-AUC] " << set << ": ";
+    EXPECT_GE(mean_auc(name, ds), floor) << name << " on " << set;
+  }
+}
+
+TEST(DeepAccuracy, Cardio) { check_floor("cardio", 0.75); }
+TEST(DeepAccuracy, Thyroid) { check_floor("thyroid", 0.85); }
+TEST(DeepAccuracy, Wbc) { check_floor("wbc", 0.80); }
+
+TEST(DeepOnnx, GraphHasGemmsAndNoTrainingOps) {
+  const Dataset ds = test::synthetic(100, 4, 5);
+  auto d = fitted("autoencoder", ds, quick(1));
+  const ::onnx::ModelProto m = export_onnx_model(*d);
+  std::size_t gemm = 0, rss = 0;
+  for (const auto& n : m.graph().node()) {
+    gemm += n.op_type() == "Gemm";
+    rss += n.op_type() == "ReduceSumSquare";
+    EXPECT_NE(n.op_type(), "BatchNormalization");
+    EXPECT_NE(n.op_type(), "Dropout");
+  }
+  EXPECT_EQ(gemm, 4u);
+  EXPECT_EQ(rss, 1u);
+}
+
+// Native libtorch eval-mode scores vs ONNX Runtime on every shared set.
+TEST(DeepOnnx, ParityOnEverySharedSet) {
+  for (const auto& set : test::odds_sets()) {
+    NOMALY_LOAD_ODDS(ds, set);
+    for (const auto& name : kDeep) {
+      auto d = fitted(name, ds, quick(ds.rows > 1000 ? 1 : 3, 5));
+      const std::vector<float> native = d->score_samples(ds.view());
+      const OnnxModel model = OnnxModel::load_bytes(export_onnx_bytes(*d), set + "." + name);
+      const OnnxScore onnx = model.score(ds.view());
+      ASSERT_EQ(onnx.scores.size(), native.size());
+      double worst = 0.0;
+      std::size_t label_mismatch = 0;
+      const float t = d->threshold();
+      for (std::size_t i = 0; i < native.size(); ++i) {
+        const double a = native[i], b = onnx.scores[i];
+        const double rel = std::abs(a - b) / std::max(std::abs(a), 1e-6);
+        worst = std::max(worst, rel);
+        // A label may only differ for a score within rounding of the threshold.
+        if ((onnx.labels[i] == 1) != (native[i] > t) && std::abs(a - t) > 1e-4 * std::abs(t)) ++label_mismatch;
+      }
+      EXPECT_LE(worst, 1e-4) << name << " on " << set;
+      EXPECT_EQ(label_mismatch, 0u) << name << " on " << set;
+    }
+  }
+}
+
+TEST(DeepOnnx, UnfittedNetworkThrows) {
+  auto d = create_detector("deepsvdd");
+  EXPECT_THROW(dynamic_cast<const DeepDetector&>(*d).network(), NotFittedError);
+}
+
+#endif  // NOMALY_WITH_TORCH
+
+}  // namespace
+}  // namespace nomaly

@@ -1,0 +1,280 @@
+// export_model bundles: files, checksums, golden vectors reproduced by ONNX Runtime, deploy.py/deploy.mjs,
+// Triton layout, stub bundles, and open_model_path on every kind of path.
+#include <cstdio>
+#include <set>
+#include <sys/wait.h>
+
+#include "nomaly/onnx/onnx_model.hpp"
+#include "test_persistence_util.hpp"
+
+namespace nomaly::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Cmd {
+  int status = -1;
+  std::string out;
+};
+
+Cmd run(const std::string& cmd) {
+  Cmd r;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::vector<std::vector<std::string>> read_csv_cells(const fs::path& p) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(read_bytes(p));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::string cell;
+    std::istringstream ls(line);
+    while (std::getline(ls, cell, ',')) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+class PersistenceExport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo = std::make_shared<InMemoryDetectorRepository>();
+    service = std::make_unique<ModelPersistenceService>(repo, tmp.path / "store");
+    data = synthetic(400, 6, 20, 8);
+    forest = fitted_entity("iforest", data, json{{"n_estimators", 50}, {"random_state", 1}}, "export-forest");
+    forest.metadata["training_metrics"] = {{"roc_auc", 0.97}};
+    repo->save(forest);
+  }
+  TempDir tmp;
+  std::shared_ptr<InMemoryDetectorRepository> repo;
+  std::unique_ptr<ModelPersistenceService> service;
+  Dataset data;
+  DetectorEntity forest;
+};
+
+const std::set<std::string> kBundleFiles = {"model.onnx",       "model.json", "config.json",         "requirements.txt",
+                                            "deploy.py",        "deploy.mjs", "golden/input.csv",    "golden/expected.csv",
+                                            "SHA256SUMS",       "README.md"};
+
+TEST_F(PersistenceExport, ExportReturnsAllFilesAndTheyExist) {
+  const fs::path dir = tmp.path / "bundle";
+  const auto files = service->export_model(forest.id, dir);
+  std::set<std::string> keys;
+  for (const auto& [rel, path] : files) {
+    keys.insert(rel);
+    EXPECT_TRUE(fs::is_regular_file(path)) << path;
+    EXPECT_EQ(path, dir / rel);
+  }
+  EXPECT_EQ(keys, kBundleFiles);
+  // model.onnx is real ONNX that ONNX Runtime loads, with the identity in its metadata.
+  const OnnxModel m = OnnxModel::load_file((dir / "model.onnx").string());
+  EXPECT_EQ(m.metadata().detector_id, forest.id);
+  EXPECT_EQ(m.metadata().detector_name, "export-forest");
+  const json model = json::parse(read_bytes(dir / "model.json"));
+  EXPECT_EQ(model["id"], forest.id);
+  EXPECT_EQ(model["algorithm"], "iforest");
+  EXPECT_NE(read_bytes(dir / "requirements.txt").find("onnxruntime>="), std::string::npos);
+  EXPECT_NE(read_bytes(dir / "requirements.txt").find("numpy"), std::string::npos);
+  // No temp directory is left beside the bundle.
+  for (const auto& f : fs::directory_iterator(tmp.path)) EXPECT_EQ(f.path().filename().string().find(".tmp-"), std::string::npos);
+}
+
+TEST_F(PersistenceExport, ConfigDescribesInputOutputsThresholdAndRuntime) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const json c = json::parse(read_bytes(dir / "config.json"));
+  EXPECT_EQ(c["input"]["name"], "X");
+  EXPECT_EQ(c["input"]["dtype"], "float32");
+  EXPECT_EQ(c["input"]["n_features"], 6);
+  EXPECT_EQ(c["input"]["feature_names"], data.feature_names);
+  EXPECT_EQ(c["outputs"][0]["name"], "scores");
+  EXPECT_EQ(c["outputs"][1]["name"], "label");
+  EXPECT_EQ(c["outputs"][1]["dtype"], "int64");
+  EXPECT_FLOAT_EQ(c["threshold"].get<float>(), forest.model->threshold());
+  EXPECT_EQ(c["score_direction"], "higher_is_more_anomalous");
+  EXPECT_EQ(c["opsets"]["ai.onnx"], 17);
+  EXPECT_EQ(c["min_onnxruntime_version"], "1.13.0");
+  EXPECT_EQ(c["stub"], false);
+  EXPECT_EQ(c["metrics"]["roc_auc"], 0.97);
+  const std::string readme = read_bytes(dir / "README.md");
+  EXPECT_NE(readme.find("iforest"), std::string::npos);
+  EXPECT_NE(readme.find("roc_auc"), std::string::npos);
+  EXPECT_NE(readme.find("deploy.py"), std::string::npos);
+}
+
+TEST_F(PersistenceExport, Sha256SumsCoverEveryFile) {
+  const fs::path dir = tmp.path / "bundle";
+  const auto files = service->export_model(forest.id, dir, ExportOptions{true});
+  std::istringstream in(read_bytes(dir / "SHA256SUMS"));
+  std::string line;
+  std::set<std::string> listed;
+  while (std::getline(in, line)) {
+    const std::string sum = line.substr(0, 64), rel = line.substr(66);
+    EXPECT_EQ(line.substr(64, 2), "  ");
+    EXPECT_EQ(sum, sha256_file_hex(dir / rel)) << rel;
+    listed.insert(rel);
+  }
+  EXPECT_EQ(listed.size(), files.size() - 1);  // every file but SHA256SUMS itself
+  EXPECT_EQ(listed.count("SHA256SUMS"), 0u);
+  if (run("command -v sha256sum").status == 0) {
+    EXPECT_EQ(run("cd '" + dir.string() + "' && sha256sum -c --quiet SHA256SUMS").status, 0);
+  }
+}
+
+TEST_F(PersistenceExport, GoldenVectorsHoldTopAnomaliesAndMatchOnnxRuntime) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  CsvOptions o;
+  const Dataset golden = read_csv((dir / "golden/input.csv").string(), o);
+  EXPECT_EQ(golden.rows, 32u);
+  EXPECT_EQ(golden.feature_names, data.feature_names);
+  const auto expected = read_csv_cells(dir / "golden/expected.csv");
+  ASSERT_EQ(expected.size(), golden.rows + 1);
+  EXPECT_EQ(expected[0], (std::vector<std::string>{"score", "label"}));
+  // The golden inputs are the training rows themselves (bit-exact through %.9g) ...
+  const auto native = forest.model->score_samples(golden.view());
+  std::vector<float> exp_scores;
+  for (std::size_t i = 1; i < expected.size(); ++i) {
+    exp_scores.push_back(std::stof(expected[i][0]));
+    EXPECT_EQ(exp_scores.back(), native[i - 1]);
+    EXPECT_EQ(std::stoi(expected[i][1]), native[i - 1] > forest.model->threshold() ? 1 : 0);
+  }
+  // ... including the 8 most anomalous training rows.
+  std::vector<float> train = forest.model->score_samples(data.view());
+  std::sort(train.rbegin(), train.rend());
+  for (int k = 0; k < 8; ++k)
+    EXPECT_NE(std::find(exp_scores.begin(), exp_scores.end(), train[k]), exp_scores.end()) << "top " << k;
+  // ONNX Runtime on model.onnx reproduces them within 1e-5 relative.
+  const OnnxScore got = OnnxModel::load_file((dir / "model.onnx").string()).score(golden.view());
+  for (std::size_t i = 0; i < native.size(); ++i)
+    EXPECT_LE(std::abs(got.scores[i] - exp_scores[i]), 1e-5 * std::max(1.0f, std::abs(exp_scores[i])));
+}
+
+TEST_F(PersistenceExport, TritonRepositoryLayout) {
+  const fs::path dir = tmp.path / "bundle";
+  const auto files = service->export_model(forest.id, dir, ExportOptions{true});
+  ASSERT_TRUE(files.count("triton/export-forest/config.pbtxt"));
+  ASSERT_TRUE(files.count("triton/export-forest/1/model.onnx"));
+  const std::string cfg = read_bytes(dir / "triton/export-forest/config.pbtxt");
+  EXPECT_NE(cfg.find("name: \"export-forest\""), std::string::npos);
+  EXPECT_NE(cfg.find("platform: \"onnxruntime_onnx\""), std::string::npos);
+  EXPECT_NE(cfg.find("dims: [ -1, 6 ]"), std::string::npos);
+  EXPECT_NE(cfg.find("TYPE_INT64"), std::string::npos);
+  EXPECT_EQ(read_bytes(dir / "triton/export-forest/1/model.onnx"), read_bytes(dir / "model.onnx"));
+}
+
+TEST_F(PersistenceExport, StubModelBundleSaysSoAndShipsNativeArtifact) {
+  DetectorEntity c = fitted_entity(kCentroid, data, json::object(), "custom");
+  repo->save(c);
+  const fs::path dir = tmp.path / "stub-bundle";
+  const auto files = service->export_model(c.id, dir);
+  ASSERT_TRUE(files.count("model.nomaly"));
+  for (const auto& f : kBundleFiles) EXPECT_TRUE(files.count(f)) << f;
+  EXPECT_TRUE(is_onnx_stub(read_bytes(dir / "model.onnx")));
+  const json cfg = json::parse(read_bytes(dir / "config.json"));
+  EXPECT_EQ(cfg["stub"], true);
+  EXPECT_EQ(cfg["native_model"], "model.nomaly");
+  EXPECT_NE(read_bytes(dir / "README.md").find("stub"), std::string::npos);
+  const auto s = open_model_path(dir);
+  EXPECT_TRUE(s->info().stub);
+  EXPECT_EQ(s->score(data.view()).scores, c.model->score_samples(data.view()));
+}
+
+TEST_F(PersistenceExport, ReexportReplacesAndForeignDirectoryIsRefused) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir, ExportOptions{true});
+  ASSERT_TRUE(fs::exists(dir / "triton"));
+  service->export_model(forest.id, dir);  // replaces the earlier export whole
+  EXPECT_FALSE(fs::exists(dir / "triton"));
+  const fs::path foreign = tmp.path / "photos";
+  fs::create_directories(foreign);
+  write_bytes(foreign / "holiday.jpg", "jpeg");
+  EXPECT_THROW(service->export_model(forest.id, foreign), ModelError);
+  EXPECT_EQ(read_bytes(foreign / "holiday.jpg"), "jpeg");
+  EXPECT_FALSE(fs::exists(foreign / "model.onnx"));
+  EXPECT_THROW(service->export_model("ghost", tmp.path / "g"), DetectorNotFound);
+  EXPECT_FALSE(fs::exists(tmp.path / "g"));
+}
+
+TEST_F(PersistenceExport, OpenModelPathAcceptsFilesAndDirectories) {
+  service->save_model(forest.id, Format::Native);
+  service->save_model(forest.id, Format::Onnx);
+  const fs::path bundle = tmp.path / "bundle";
+  service->export_model(forest.id, bundle);
+  const auto want = forest.model->score_samples(data.view());
+  const fs::path store_dir = tmp.path / "store" / forest.id;
+  EXPECT_EQ(open_model_path(store_dir / "model.nomaly")->score(data.view()).scores, want);
+  for (const fs::path& p : {store_dir / "model.onnx", bundle, store_dir}) {
+    const auto s = open_model_path(p);
+    EXPECT_EQ(s->info().format, "onnx") << p;
+    EXPECT_EQ(s->info().name, "export-forest") << p;
+    const auto got = s->score(data.view());
+    for (std::size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got.scores[i], want[i], 1e-5) << p;
+  }
+  EXPECT_THROW(open_model_path(tmp.path / "nothing-here"), ModelError);
+}
+
+TEST_F(PersistenceExport, DeployPyByteCompiles) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const Cmd py = run("command -v python3");
+  if (py.status != 0) {
+    if (under_ci()) FAIL() << "python3 missing (CI=true)";
+    GTEST_SKIP() << "python3 not installed";
+  }
+  const Cmd r = run("python3 -m py_compile '" + (dir / "deploy.py").string() + "'");
+  EXPECT_EQ(r.status, 0) << r.out;
+}
+
+/// onnxruntime-node installed by scripts/setup.sh into ~/.cache/nomaly/node-ort (NOMALY_NODE_ORT overrides).
+fs::path node_ort_dir() {
+  if (const char* d = std::getenv("NOMALY_NODE_ORT")) return d;
+  const char* home = std::getenv("HOME");
+  const char* cache = std::getenv("NOMALY_CACHE");
+  const fs::path base = cache ? fs::path(cache) : fs::path(home ? home : "/root") / ".cache" / "nomaly";
+  return base / "node-ort";
+}
+
+TEST_F(PersistenceExport, DeployMjsReproducesGoldenScoresWithOnnxruntimeNode) {
+  const fs::path ort = node_ort_dir() / "node_modules" / "onnxruntime-node";
+  const bool have_node = run("command -v node").status == 0;
+  if (!have_node || !fs::exists(ort / "package.json")) {
+    const std::string why = !have_node ? "node is not installed" : "onnxruntime-node missing at " + ort.string() +
+                                                                         " (run scripts/setup.sh)";
+    if (under_ci()) FAIL() << why << " (CI=true)";
+    GTEST_SKIP() << why;
+  }
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const std::string env = "NODE_PATH='" + (node_ort_dir() / "node_modules").string() + "' ";
+  const Cmd check = run(env + "node '" + (dir / "deploy.mjs").string() + "' --check");
+  ASSERT_EQ(check.status, 0) << check.out;
+  const auto pos = check.out.find("max |diff| ");
+  ASSERT_NE(pos, std::string::npos) << check.out;
+  const double max_diff = std::stod(check.out.substr(pos + 11));
+  EXPECT_LE(max_diff, 1e-5);
+  EXPECT_NE(check.out.find("label mismatches 0"), std::string::npos) << check.out;
+
+  // Scoring mode writes score,label rows equal to the golden expectations.
+  const fs::path out = tmp.path / "node-scores.csv";
+  const Cmd score = run(env + "node '" + (dir / "deploy.mjs").string() + "' '" + (dir / "golden/input.csv").string() +
+                        "' --output '" + out.string() + "'");
+  ASSERT_EQ(score.status, 0) << score.out;
+  const auto got = read_csv_cells(out), want = read_csv_cells(dir / "golden/expected.csv");
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 1; i < got.size(); ++i) {
+    EXPECT_NEAR(std::stod(got[i][0]), std::stod(want[i][0]), 1e-5 * std::max(1.0, std::abs(std::stod(want[i][0]))));
+    EXPECT_EQ(got[i][1], want[i][1]);
+  }
+}
+
+}  // namespace
+}  // namespace nomaly::test

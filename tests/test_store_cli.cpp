@@ -1,0 +1,180 @@
+// The store commands of the built CLI (NOMALY_CLI_PATH): train, save, load, export, list, delete, score.
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "test_persistence_util.hpp"
+
+namespace nomaly::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Cli {
+  int status = -1;
+  std::string out;  ///< stdout only
+  std::string err;  ///< stderr
+};
+
+class StoreCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store = tmp.path / "store";
+    csv = tmp.path / "train.csv";
+    write_csv(csv.string(), synthetic(300, 5, 15, 31));
+  }
+  Cli nomaly(const std::string& args, const std::string& env = "") {
+    const fs::path errf = tmp.path / "stderr.txt";
+    const std::string cmd = env + " '" + std::string(NOMALY_CLI_PATH) + "' " + args + " 2>'" + errf.string() + "'";
+    Cli r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.err = read_bytes(errf);
+    return r;
+  }
+  std::string s() const { return "--store '" + store.string() + "' "; }
+  TempDir tmp;
+  fs::path store, csv;
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) out.push_back(l);
+  return out;
+}
+
+TEST_F(StoreCli, TrainSaveLoadScoreExportListDelete) {
+  Cli r = nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() +
+                 "' --param n_estimators=30 --param random_state=4 --name cli-forest --id cli1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "cli1\n");
+  EXPECT_TRUE(fs::exists(store / "cli1" / "model.nomaly"));
+
+  r = nomaly("save " + s() + "cli1 --format onnx --strict-onnx");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines_of(r.out).at(0), (store / "cli1" / "model.onnx").string());
+
+  r = nomaly("load " + s() + "cli1 --format onnx");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("cli-forest"), std::string::npos);
+  EXPECT_NE(r.out.find("format       onnx"), std::string::npos);
+  const auto pos = r.out.find("max |diff| vs native ");
+  ASSERT_NE(pos, std::string::npos) << r.out;
+  EXPECT_LE(std::stod(r.out.substr(pos + 21)), 1e-5);
+
+  r = nomaly("list " + s() + "--json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json listed = json::parse(r.out);
+  EXPECT_EQ(listed["cli1"]["format"], "onnx");
+  EXPECT_EQ(listed["cli1"]["detector_name"], "cli-forest");
+  r = nomaly("list " + s());
+  EXPECT_NE(r.out.find("cli1"), std::string::npos);
+
+  // Score through the id (last saved format: onnx), the .nomaly file, the .onnx file and an export bundle.
+  const fs::path f_id = tmp.path / "by-id.csv", f_native = tmp.path / "by-native.csv";
+  r = nomaly("score " + s() + "cli1 --input '" + csv.string() + "' --json --scores-out '" + f_id.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json rep = json::parse(r.out);
+  EXPECT_EQ(rep["n_rows"], 315);
+  EXPECT_EQ(rep["n_features"], 5);
+  EXPECT_GT(rep["roc_auc"].get<double>(), 0.9);  // the label column was picked up automatically
+  EXPECT_TRUE(rep.contains("average_precision"));
+  EXPECT_TRUE(rep.contains("score_seconds"));
+  r = nomaly("score '" + (store / "cli1" / "model.nomaly").string() + "' --input '" + csv.string() +
+             "' --batch-size 64 --threads 1 --scores-out '" + f_native.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto a = lines_of(read_bytes(f_id)), b = lines_of(read_bytes(f_native));
+  ASSERT_EQ(a.size(), 316u);
+  ASSERT_EQ(b.size(), a.size());
+  EXPECT_EQ(a[0], "score,label");
+  for (std::size_t i = 1; i < a.size(); ++i) {
+    const double x = std::stod(a[i]), y = std::stod(b[i]);
+    ASSERT_NEAR(x, y, 1e-5 * std::max(1.0, std::abs(y))) << "row " << i;
+  }
+
+  const fs::path bundle = tmp.path / "bundle";
+  r = nomaly("export " + s() + "cli1 '" + bundle.string() + "' --triton");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("golden/expected.csv"), std::string::npos);
+  EXPECT_TRUE(fs::exists(bundle / "triton" / "cli-forest" / "config.pbtxt"));
+  for (const fs::path& target : {bundle, store / "cli1" / "model.onnx"}) {
+    r = nomaly("score '" + target.string() + "' --input '" + csv.string() + "' --json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["n_anomalies"], rep["n_anomalies"]) << target;
+  }
+
+  r = nomaly("delete " + s() + "cli1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(fs::exists(store / "cli1"));
+  r = nomaly("load " + s() + "cli1 --format native");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find("No saved model found for detector cli1"), std::string::npos) << r.err;
+  r = nomaly("delete " + s() + "cli1");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find("Detector cli1 not found"), std::string::npos) << r.err;
+}
+
+TEST_F(StoreCli, StoreComesFromEnvironmentAndIdsAreUuidsByDefault) {
+  const std::string env = "NOMALY_STORE='" + store.string() + "'";
+  Cli r = nomaly("train --algorithm iforest --input '" + csv.string() + "' --param n_estimators=10", env);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string id = lines_of(r.out).at(0);
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_TRUE(is_valid_detector_id(id));
+  EXPECT_TRUE(fs::exists(store / id / "metadata.json"));
+  r = nomaly("list --json", env);
+  EXPECT_TRUE(json::parse(r.out).contains(id));
+}
+
+TEST_F(StoreCli, ErrorsMapToExitCodes) {
+  Cli r = nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() + "' --id ../escape");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find("invalid detector id"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp.path / "escape"));
+
+  r = nomaly("train " + s() + "--algorithm iforest --input '" + (tmp.path / "missing.csv").string() + "'");
+  EXPECT_EQ(r.status, 3) << r.err;
+  r = nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() + "' --param n_estimators=-1");
+  EXPECT_EQ(r.status, 2) << r.err;
+  r = nomaly("save " + s());
+  EXPECT_EQ(r.status, 2);
+
+  ASSERT_EQ(nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() +
+                   "' --param n_estimators=10 --id codes").status, 0);
+  r = nomaly("save " + s() + "codes --format pickle");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find("Unknown format 'pickle'"), std::string::npos) << r.err;
+  r = nomaly("save " + s() + "codes --format onnx", "NOMALY_DEEP_LEARNING=false");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find("Deep learning features are disabled. Enable with NOMALY_DEEP_LEARNING=true"), std::string::npos);
+  EXPECT_FALSE(fs::exists(store / "codes" / "model.onnx"));
+  r = nomaly("save " + s() + "nobody --format onnx");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find("Detector nobody not found"), std::string::npos);
+
+  // A width mismatch at scoring is bad data (3).
+  const fs::path narrow = tmp.path / "narrow.csv";
+  write_csv(narrow.string(), synthetic(20, 3, 0, 1));
+  r = nomaly("score " + s() + "codes --input '" + narrow.string() + "'");
+  EXPECT_EQ(r.status, 3) << r.err;
+
+  // A corrupted model file is a model error (4) naming the file.
+  const fs::path model = store / "codes" / "model.nomaly";
+  std::string bytes = read_bytes(model);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x55);
+  write_bytes(model, bytes);
+  r = nomaly("load " + s() + "codes");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find("model.nomaly"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("checksum mismatch"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace nomaly::test
