@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <utility>
@@ -57,6 +58,7 @@ MatrixView test_view(std::size_t train_rows) {
 struct Fitted {
   std::unique_ptr<Detector> detector;  // fitted with all threads
   std::string onnx;                    // exported bytes (empty when the algorithm has no converter)
+  std::string export_error;            // why the export failed, reported by the ORT benchmarks
 };
 
 std::map<std::pair<std::string, std::size_t>, Fitted>& fitted_cache() {
@@ -68,7 +70,11 @@ void store_fitted(const std::string& algo, std::size_t rows, std::unique_ptr<Det
   auto& cache = fitted_cache();
   for (auto it = cache.begin(); it != cache.end();) it = it->first.first == algo ? std::next(it) : cache.erase(it);
   Fitted f;
-  if (has_onnx_converter(algo)) f.onnx = export_onnx_bytes(*det);
+  try {
+    if (has_onnx_converter(algo)) f.onnx = export_onnx_bytes(*det);
+  } catch (const std::exception& e) {
+    f.export_error = e.what();
+  }
   f.detector = std::move(det);
   cache[{algo, rows}] = std::move(f);
 }
@@ -118,7 +124,8 @@ void bm_fit(benchmark::State& state, const AlgorithmInfo& info, std::size_t rows
   state.counters["rss_delta_mib"] = peak_rss_mib() - base;
   state.counters["rss_peak_reset"] = reset ? 1 : 0;
   set_rows_counter(state, rows);
-  if (threads == 2) store_fitted(info.name, rows, std::move(last));  // reused by the score benchmarks
+  // Reused by the score benchmarks (threads 2 is the last fit registered for every algorithm).
+  if (threads == 2) store_fitted(info.name, rows, std::move(last));
 }
 
 void bm_score_native(benchmark::State& state, const AlgorithmInfo& info, std::size_t rows, std::size_t batch,
@@ -154,6 +161,7 @@ void bm_score_ort(benchmark::State& state, const AlgorithmInfo& info, std::size_
   std::size_t bytes = 0;
   try {
     const Fitted& f = fitted(info, rows);
+    if (!f.export_error.empty()) throw std::runtime_error("export failed: " + f.export_error);
     bytes = f.onnx.size();
     OnnxOptions o;
     o.intra_op_threads = threads;

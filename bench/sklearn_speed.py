@@ -78,7 +78,7 @@ ALGORITHMS = {
             True),
     "knn": ("NearestNeighbors(5) (PyOD KNN)", [20_000], lambda t: NearestNeighbors(n_neighbors=5, n_jobs=t),
             _knn_score, True),
-    "mcd": ("MinCovDet", [100_000], lambda t: MinCovDet(random_state=0), lambda m, X: m.mahalanobis(X), True),
+    "mcd": ("MinCovDet", [100_000], lambda t: MinCovDet(random_state=0), lambda m, X: m.mahalanobis(X), False),
     "ocsvm": ("OneClassSVM(rbf, nu=0.5, gamma=scale)", [10_000],
               lambda t: OneClassSVM(kernel="rbf", nu=0.5, gamma="scale"), lambda m, X: -m.decision_function(X),
               False),

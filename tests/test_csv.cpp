@@ -130,6 +130,21 @@ TEST_F(CsvTest, QuotedFieldsRfc4180) {
   expect_error(text + "oops,z,0\n", o, 6, 1, {"column 'x,y'", "non-numeric", "\"oops\""});
 }
 
+TEST_F(CsvTest, ManyEscapedQuoteFieldsStayIntact) {
+  // Regression (found by fuzz_csv): unescaped copies of earlier fields must survive later ones.
+  std::string header, row;
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) {
+    header += (i ? "," : "") + std::string("\"c\"\"") + std::to_string(i) + "\"";
+    names.push_back("c\"" + std::to_string(i));
+    row += (i ? "," : "") + std::to_string(i);
+  }
+  Dataset d = nomaly::read_csv(write(header + "\n" + row + "\n"));
+  EXPECT_EQ(d.feature_names, names);
+  ASSERT_EQ(d.X.size(), 40u);
+  EXPECT_EQ(d.X[39], 39.f);
+}
+
 TEST_F(CsvTest, LabelAndIgnoreColumnsKeepFeatureOrder) {
   CsvOptions o = with_label("y");
   o.ignore_columns = {"id", "comment"};

@@ -288,13 +288,18 @@ TEST(ZooAPca, ComponentSelectionAndUnweightedScores) {
 
 // ---- MCD ------------------------------------------------------------------------------------------------------
 
+// FastMCD draws random subsets, and one seed's ROC-AUC moves by several hundredths (sklearn on cardio: 0.771 to
+// 0.819 over random_state 0..4), so both sides are the mean over random_state 0..4 (as ../shared/data/README.md
+// reports IsolationForest).
 TEST(ZooAMcd, RocAucWithinSklearnMinCovDet) {
   REQUIRE_SKLEARN();
   for (const char* set : kAucSets) {
     NOMALY_LOAD_ODDS(ds, set);
-    const double ours = roc_auc(fitted("mcd", ds, {{"random_state", 0}})->training_scores(), *ds.labels);
-    const double ref = python_reference("mcd", set).auc;
+    double ours = 0.0;
+    for (int seed = 0; seed < 5; ++seed) ours += roc_auc(fitted("mcd", ds, {{"random_state", seed}})->training_scores(), *ds.labels) / 5;
+    const double ref = python_reference("mcd_mean5", set).auc;
     EXPECT_NEAR(ours, ref, 0.02) << set;
+    std::printf("[ ZooAMcd  ] %-10s ROC-AUC mean of 5 seeds: nomaly %.4f, sklearn MinCovDet %.4f\n", set, ours, ref);
   }
 }
 

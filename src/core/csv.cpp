@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <deque>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -22,7 +23,7 @@ namespace nomaly {
 
 namespace {
 
-constexpr std::size_t kChunkBytes = 256u << 10;
+constexpr std::size_t kChunkBytes = 64u << 10;
 
 bool is_blank_char(char c) { return c == ' ' || c == '\t'; }
 
@@ -195,8 +196,9 @@ class RecordReader {
 };
 
 /// Splits a record into fields. Quoted fields lose their quotes and "" becomes " (their content is kept
-/// verbatim); blanks around any field are dropped. Views point into `record` or, for fields with escaped quotes, into `scratch`.
-void split_fields(std::string_view record, std::vector<std::string_view>& fields, std::vector<std::string>& scratch,
+/// verbatim); blanks around any field are dropped. Views point into `record` or, for fields with escaped
+/// quotes, into `scratch`.
+void split_fields(std::string_view record, std::vector<std::string_view>& fields, std::deque<std::string>& scratch,
                   const std::string& name, std::size_t line) {
   fields.clear();
   std::size_t i = 0;
@@ -469,7 +471,7 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
 Dataset read_csv(std::istream& in, const std::string& name, const CsvOptions& options) {
   RecordReader rr(in, name, options.max_line_bytes);
   std::vector<std::string_view> fields;
-  std::vector<std::string> scratch;
+  std::deque<std::string> scratch;  // deque: growing it keeps earlier views valid
 
   split_fields(read_header(rr, name), fields, scratch, name, 1);
   std::vector<std::string> names;
@@ -536,7 +538,7 @@ Dataset read_sklearn_breast_cancer(const std::string& path) {
   std::ifstream f = open_input(path);
   RecordReader rr(f, path, 1u << 20);
   std::vector<std::string_view> fields;
-  std::vector<std::string> scratch;
+  std::deque<std::string> scratch;  // deque: growing it keeps earlier views valid
 
   split_fields(read_header(rr, path), fields, scratch, path, 1);
   if (fields.size() < 2)

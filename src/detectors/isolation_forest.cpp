@@ -220,22 +220,65 @@ std::vector<float> IsolationForest::fit_impl(MatrixView X) {
     tree_offsets_.push_back(static_cast<std::int32_t>(nodes_.size()));
     nodes_.insert(nodes_.end(), t.begin(), t.end());
   }
+  build_steps();
   return {};
 }
 
+void IsolationForest::build_steps() {
+  steps_.resize(nodes_.size());
+  leaf_values_.assign(nodes_.size(), 0.0f);
+  depth_limit_ = 0;
+  for (std::size_t t = 0; t < tree_offsets_.size(); ++t) {
+    const std::int32_t off = tree_offsets_[t];
+    const std::size_t end = t + 1 < tree_offsets_.size() ? static_cast<std::size_t>(tree_offsets_[t + 1]) : nodes_.size();
+    // Depth of each node from its root; children always come after their parent (pre-order).
+    std::vector<int> depth(end - static_cast<std::size_t>(off), 0);
+    for (std::size_t k = static_cast<std::size_t>(off); k < end; ++k) {
+      const Node& n = nodes_[k];
+      const std::size_t local = k - static_cast<std::size_t>(off);
+      if (n.feature < 0) {
+        steps_[k] = {0, 0.0f, {static_cast<std::int32_t>(k), static_cast<std::int32_t>(k)}};
+        leaf_values_[k] = n.value;
+        depth_limit_ = std::max(depth_limit_, depth[local]);
+      } else {
+        steps_[k] = {n.feature, n.threshold, {off + n.left, off + n.right}};
+        depth[static_cast<std::size_t>(n.left)] = depth[static_cast<std::size_t>(n.right)] = depth[local] + 1;
+      }
+    }
+  }
+}
+
 void IsolationForest::score_impl(MatrixView X, float* out) const {
-  constexpr std::size_t kBlock = 256;  // rows per block: the block's sums stay in L1 while trees stream through
+  constexpr std::size_t kBlock = 256;  // rows per block: their sums stay in L1 while the trees stream through
+  constexpr std::size_t kLanes = 8;    // rows walking one tree in lockstep, to overlap their dependent loads
   const std::size_t d = X.cols;
   const double inv_trees = 1.0 / static_cast<double>(tree_offsets_.size());
+  const Step* steps = steps_.data();
+  const float* values = leaf_values_.data();
+  const int depth = depth_limit_;
   detail::parallel_blocks(X.rows, kBlock, n_jobs(), [&](std::size_t b, std::size_t e) {
     double sums[kBlock] = {};
-    for (std::int32_t off : tree_offsets_) {
-      const Node* tree = nodes_.data() + off;
-      for (std::size_t i = b; i < e; ++i) {
-        const float* x = X.data + i * d;
-        std::int32_t k = 0;
-        while (tree[k].feature >= 0) k = x[tree[k].feature] <= tree[k].threshold ? tree[k].left : tree[k].right;
-        sums[i - b] += tree[k].value;
+    for (std::int32_t root : tree_offsets_) {
+      std::size_t i = b;
+      for (; i + kLanes <= e; i += kLanes) {
+        std::int32_t k[kLanes];
+        const float* x[kLanes];
+        for (std::size_t r = 0; r < kLanes; ++r) {
+          k[r] = root;
+          x[r] = X.data + (i + r) * d;
+        }
+        for (int level = 0; level < depth; ++level)
+          for (std::size_t r = 0; r < kLanes; ++r) {
+            const Step& s = steps[k[r]];
+            k[r] = s.child[x[r][s.feature] > s.threshold];
+          }
+        for (std::size_t r = 0; r < kLanes; ++r) sums[i + r - b] += values[k[r]];
+      }
+      for (; i < e; ++i) {
+        const float* xi = X.data + i * d;
+        std::int32_t k = root;
+        for (int level = 0; level < depth; ++level) k = steps[k].child[xi[steps[k].feature] > steps[k].threshold];
+        sums[i - b] += values[k];
       }
     }
     for (std::size_t i = b; i < e; ++i) out[i] = static_cast<float>(std::exp(sums[i - b] * inv_trees));
@@ -285,6 +328,7 @@ void IsolationForest::load_model_state(const json& s) {
   }
   nodes_.resize(m);
   for (std::size_t k = 0; k < m; ++k) nodes_[k] = {feature[k], threshold[k], left[k], right[k], value[k], count[k]};
+  build_steps();
 }
 
 namespace detail {

@@ -62,9 +62,21 @@ class IsolationForest : public Detector {
   bool auto_threshold_is_fixed() const override { return true; }
 
  private:
+  // Scoring layout: every node's two children by global index (a leaf points to itself twice), so that
+  // a fixed number of branch-free steps reaches every row's leaf and several rows can walk in lockstep.
+  struct Step {
+    std::int32_t feature;
+    float threshold;
+    std::int32_t child[2];  // [0]: x <= threshold, [1]: x > threshold
+  };
+  void build_steps();
+
   std::size_t psi_ = 0;
+  int depth_limit_ = 0;
   std::vector<Node> nodes_;
   std::vector<std::int32_t> tree_offsets_;
+  std::vector<Step> steps_;
+  std::vector<float> leaf_values_;
 };
 
 }  // namespace nomaly
