@@ -22,7 +22,7 @@ command -v ccache >/dev/null 2>&1 && LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=cca
 
 GTEST_SUBSET='Csv*:Dataset*:Params*:Flags*:Metrics*:Persistence*:Native*:Store*:Export*:Stub*'
 GTEST_SUBSET+=':OnnxModel*:OnnxInspect*:OnnxExport*:GraphBuilder*:IForest.*:IForestMath*:Hbos*:Ecod*'
-GTEST_SUBSET+=':Robustness*:CrashSafety*:Concurrency*:ConcurrencyStore*:DeepNoTorch*:DeepFlag*:DeepRegistry*'
+GTEST_SUBSET+=':Robustness*:CrashSafety*:*Concurrency*:DeepNoTorch*:DeepFlag*:DeepRegistry*'
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
   t0=$(date +%s)

@@ -43,6 +43,7 @@ void run_detect(const DetectOptions& o) {
   json params = parse_param_list(o.params);
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
   auto det = create_detector(o.algorithm, params);
+  attach_progress(*det);
 
   const auto t0 = std::chrono::steady_clock::now();
   det->fit(data.view());

@@ -6,6 +6,9 @@
 #include <iomanip>
 #include <iostream>
 
+#include <unistd.h>
+
+#include "nomaly/detectors/deep.hpp"
 #include "nomaly/errors.hpp"
 #include "nomaly/metrics.hpp"
 
@@ -67,6 +70,26 @@ void write_file(const std::string& path, const std::string& bytes) {
   if (!f) throw DataError(path + ": cannot open for writing");
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!f.flush()) throw DataError(path + ": write failed");
+}
+
+void attach_progress(Detector& detector) {
+  auto* deep = dynamic_cast<DeepDetector*>(&detector);
+  if (!deep) return;
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  deep->set_progress_callback([tty](int epoch, int epochs, double loss, double rows_per_s) {
+    char line[160];
+    if (tty) {
+      constexpr int kWidth = 30;
+      const int filled = epochs > 0 ? epoch * kWidth / epochs : kWidth;
+      std::string bar(static_cast<std::size_t>(filled), '#');
+      bar.resize(kWidth, '.');
+      std::snprintf(line, sizeof line, "\r[%s] epoch %d/%d  loss %.5f  %.0f rows/s", bar.c_str(), epoch, epochs, loss, rows_per_s);
+      std::cerr << line << (epoch == epochs ? "\n" : "") << std::flush;
+    } else {
+      std::snprintf(line, sizeof line, "epoch %d/%d loss %.6f rows/s %.0f", epoch, epochs, loss, rows_per_s);
+      std::cerr << line << "\n";
+    }
+  });
 }
 
 }  // namespace nomaly::cli

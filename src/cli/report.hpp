@@ -10,6 +10,10 @@
 #include "nomaly/dataset.hpp"
 #include "nomaly/params.hpp"
 
+namespace nomaly {
+class Detector;
+}
+
 namespace nomaly::cli {
 
 struct RunReport {
@@ -30,6 +34,9 @@ void print_report(const RunReport& r, bool as_json);
 json parse_param_list(const std::vector<std::string>& assignments);
 /// Writes bytes to a file atomically enough for CLI output; DataError naming the path on failure.
 void write_file(const std::string& path, const std::string& bytes);
+/// For deep detectors: prints per-epoch progress to stderr (a bar with loss and rows/s on a TTY, plain lines
+/// otherwise). Does nothing for other detectors.
+void attach_progress(Detector& detector);
 /// quickstart (cli/quickstart.cpp).
 void add_quickstart_command(CLI::App& app);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -209,6 +210,44 @@ class TorchDetector : public DeepDetector {
   /// Runs once before training on the standardised data, network in eval mode (Deep SVDD: the centre).
   virtual void before_training(const torch::Tensor&) {}
   virtual torch::Tensor batch_loss(const torch::Tensor& out, const torch::Tensor& z) const = 0;
+  /// Runs before before_training, network in train mode (Deep SVDD: autoencoder pretraining).
+  virtual void pretrain(const torch::Tensor&, std::mt19937_64&) {}
+
+  /// `epochs` passes over shuffled mini-batches of Z, minimising loss(batch) with Adam over `params`;
+  /// `report` sends each epoch to the progress callback.
+  void train_loop(const torch::Tensor& Z, const std::vector<torch::Tensor>& params, double weight_decay, int epochs,
+                  std::mt19937_64& rng, const std::function<torch::Tensor(const torch::Tensor&)>& loss_of,
+                  bool report) {
+    torch::optim::Adam optimizer(params, torch::optim::AdamOptions(cfg_.lr).weight_decay(weight_decay));
+    const auto n = static_cast<std::size_t>(Z.size(0));
+    const auto batch = static_cast<std::size_t>(cfg_.batch_size);
+    std::vector<std::int64_t> order(n);
+    std::iota(order.begin(), order.end(), std::int64_t{0});
+    for (int epoch = 0; epoch < epochs; ++epoch) {
+      const auto start = std::chrono::steady_clock::now();
+      // Fisher-Yates with plain modulo: unlike std::shuffle, the same sequence with every standard library.
+      for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+      double total = 0.0;
+      std::size_t batches = 0;
+      for (std::size_t b = 0; b < n;) {
+        std::size_t e = std::min(n, b + batch);
+        if (cfg_.batch_norm && n - e == 1) e = n;  // a trailing single row joins the last batch (batch norm)
+        const torch::Tensor idx =
+            torch::from_blob(order.data() + b, {static_cast<std::int64_t>(e - b)}, torch::kInt64);
+        optimizer.zero_grad();
+        torch::Tensor loss = loss_of(Z.index_select(0, idx));
+        loss.backward();
+        optimizer.step();
+        total += loss.item<double>();
+        ++batches;
+        b = e;
+      }
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (report)
+        report_epoch(epoch + 1, epochs, total / static_cast<double>(batches),
+                     secs > 0.0 ? static_cast<double>(n) / secs : 0.0);
+    }
+  }
 
   std::size_t min_rows() const override { return 2; }
 
@@ -225,42 +264,17 @@ class TorchDetector : public DeepDetector {
     const torch::Tensor Z = standardized(X);
     net_ = Mlp(make_plan(static_cast<std::int64_t>(X.cols)), cfg_.dropout);
     center_ = torch::Tensor();
+    net_->train();
+    pretrain(Z, rng);
     net_->eval();
     {
       torch::NoGradGuard no_grad;
       before_training(Z);
     }
     net_->train();
-    torch::optim::Adam optimizer(net_->parameters(), torch::optim::AdamOptions(cfg_.lr).weight_decay(cfg_.weight_decay));
-
     const std::size_t n = X.rows;
-    const auto batch = static_cast<std::size_t>(cfg_.batch_size);
-    std::vector<std::int64_t> order(n);
-    std::iota(order.begin(), order.end(), std::int64_t{0});
-    for (int epoch = 0; epoch < cfg_.epochs; ++epoch) {
-      const auto start = std::chrono::steady_clock::now();
-      // Fisher-Yates with plain modulo: unlike std::shuffle, the same sequence with every standard library.
-      for (std::size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
-      double total = 0.0;
-      std::size_t batches = 0;
-      for (std::size_t b = 0; b < n;) {
-        std::size_t e = std::min(n, b + batch);
-        if (cfg_.batch_norm && n - e == 1) e = n;  // a trailing single row joins the last batch (batch norm)
-        const torch::Tensor idx =
-            torch::from_blob(order.data() + b, {static_cast<std::int64_t>(e - b)}, torch::kInt64);
-        const torch::Tensor z = Z.index_select(0, idx);
-        optimizer.zero_grad();
-        torch::Tensor loss = batch_loss(net_->forward(z), z);
-        loss.backward();
-        optimizer.step();
-        total += loss.item<double>();
-        ++batches;
-        b = e;
-      }
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      report_epoch(epoch + 1, cfg_.epochs, total / static_cast<double>(batches),
-                   secs > 0.0 ? static_cast<double>(n) / secs : 0.0);
-    }
+    train_loop(Z, net_->parameters(), cfg_.weight_decay, cfg_.epochs, rng,
+               [this](const torch::Tensor& z) { return batch_loss(net_->forward(z), z); }, true);
     net_->eval();
     std::vector<float> scores(n);
     score_rows(X, scores.data());
@@ -322,6 +336,7 @@ class TorchDetector : public DeepDetector {
   const Config& cfg() const { return cfg_; }
   torch::Tensor forward_eval(const torch::Tensor& z) const { return net_.ptr()->forward(z); }
   torch::Tensor net_pre(const torch::Tensor& z) const { return net_.ptr()->forward(z, true); }
+  torch::Tensor net_train(const torch::Tensor& z) { return net_->forward(z); }
   std::vector<torch::Tensor> net_parameters() const { return net_.ptr()->parameters(); }
   torch::Tensor center_;  // Deep SVDD only
 
@@ -428,6 +443,24 @@ class DeepSVDD final : public TorchDetector {
     c.index_put_({(c.abs() < kEps) & (c < 0)}, -kEps);
     c.index_put_({(c.abs() < kEps) & (c > 0)}, kEps);
     center_ = c.contiguous();
+  }
+
+  void pretrain(const torch::Tensor& z, std::mt19937_64& rng) override {
+    const int epochs = getenv("DEEPX_PRE") ? std::atoi(getenv("DEEPX_PRE")) : 0;
+    if (epochs == 0) return;
+    const Config& c = cfg();
+    std::vector<LayerPlan> plan;
+    std::int64_t last = c.hidden.back();
+    for (std::size_t j = c.hidden.size() - 1; j-- > 0;) {
+      plan.push_back({last, c.hidden[j], false, false, c.act, false});
+      last = c.hidden[j];
+    }
+    plan.push_back({last, z.size(1), false, false, Act::Identity, false});
+    Mlp decoder(plan, 0.0);
+    std::vector<torch::Tensor> params = net_parameters();
+    for (const auto& p : decoder->parameters()) params.push_back(p);
+    train_loop(z, params, getenv("DEEPX_PREWD") ? std::atof(getenv("DEEPX_PREWD")) : 0.0, epochs, rng,
+               [&](const torch::Tensor& b) { return torch::mse_loss(decoder->forward(net_train(b)), b); }, false);
   }
 
   torch::Tensor batch_loss(const torch::Tensor& out, const torch::Tensor&) const override {
