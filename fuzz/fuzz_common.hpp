@@ -12,11 +12,16 @@
 #include <string>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include "nomaly/dataset.hpp"
 #include "nomaly/persistence/entity.hpp"
 #include "nomaly/registry.hpp"
 
 namespace nomaly::fuzz {
+
+/// Store warnings (e.g. "skipping a damaged metadata.json") would be printed for most inputs.
+inline void quiet_logs() { spdlog::set_level(spdlog::level::off); }
 
 /// n x d uniform values in [-3, 3] with a fixed seed (no std::normal_distribution: its output is
 /// implementation-defined).

@@ -18,6 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Fixture {
+  bool quiet = (nomaly::fuzz::quiet_logs(), true);
   nomaly::fuzz::ScratchDir root;
   nomaly::DetectorEntity entity = nomaly::fuzz::fixture_entity("iforest", nomaly::fuzz::fixture_params("iforest"));
   std::string native = nomaly::encode_native_entity(entity);

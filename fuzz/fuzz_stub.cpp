@@ -12,6 +12,7 @@
 namespace {
 
 struct Fixture {
+  bool quiet = (nomaly::fuzz::quiet_logs(), true);
   nomaly::fuzz::ScratchDir dir;
   std::string native = nomaly::encode_native_entity(
       nomaly::fuzz::fixture_entity("iforest", nomaly::fuzz::fixture_params("iforest")));

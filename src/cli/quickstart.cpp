@@ -15,6 +15,7 @@
 #include "nomaly/metrics.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/onnx_model.hpp"
+#include "nomaly/persistence/service.hpp"
 #include "nomaly/registry.hpp"
 
 namespace nomaly::cli {
@@ -49,7 +50,7 @@ void run_quickstart(const std::string& path) {
             << data.rows - static_cast<std::size_t>(n_anom) << " benign + " << n_anom
             << " malignant (the anomalies, label 1), drawn with seed " << kSeed << "\n\n";
 
-  auto det = create_detector("iforest", json{{"random_state", kSeed}});
+  std::unique_ptr<Detector> det = create_detector("iforest", json{{"random_state", kSeed}});
   det->fit(data.view());
   const auto scores = det->score_samples(data.view());
   const auto labels = det->labels_for(scores);
@@ -67,23 +68,39 @@ void run_quickstart(const std::string& path) {
     std::cout << "  " << std::setw(4) << k + 1 << " " << std::setw(4) << order[k] << "  " << scores[order[k]] << "  "
               << ((*data.labels)[order[k]] ? "malignant" : "benign") << "\n";
 
-  // ONNX round trip: export, reload in a fresh ONNX Runtime session, score, compare row by row.
-  ExportInfo info;
-  info.detector_name = "quickstart-iforest";
-  info.feature_names = data.feature_names;
-  const std::string bytes = export_onnx_bytes(*det, info);
-  const OnnxModel model = OnnxModel::load_bytes(bytes, "quickstart.onnx");
-  const OnnxScore ort = model.score(data.view());
+  // The seed's flow, for real: register, save as ONNX, load in a fresh ONNX Runtime session, score, compare
+  // row by row with the native scores, and export a deployment bundle.
+  const std::filesystem::path root = "nomaly-quickstart";
+  auto repo = std::make_shared<StoreDetectorRepository>(root / "store");
+  ModelPersistenceService service(repo, root / "store");
+  std::shared_ptr<Detector> shared = std::move(det);
+  DetectorEntity entity = DetectorEntity::make(shared, "wdbc-iforest", "quickstart-iforest");
+  entity.feature_names = data.feature_names;
+  entity.metadata["training_metrics"] = {{"roc_auc", roc_auc(scores, *data.labels)},
+                                         {"average_precision", average_precision(scores, *data.labels)}};
+  repo->save(entity);
+  const auto onnx_path = service.save_model(entity.id, Format::Onnx);
+  const auto loaded = service.load_model(entity.id, Format::Onnx);
+  const ScoreResult ort = loaded->score(data.view());
   double max_diff = 0.0;
   std::size_t label_diff = 0;
   for (std::size_t i = 0; i < data.rows; ++i) {
     max_diff = std::max(max_diff, std::fabs(static_cast<double>(ort.scores[i]) - scores[i]));
     label_diff += ort.labels[i] != labels[i];
   }
-  std::cout << "\nONNX export: " << bytes.size() << " bytes, session created in " << std::setprecision(1)
-            << model.load_seconds() * 1e3 << " ms\n"
-            << std::scientific << std::setprecision(2) << "parity: max |Δscore| = " << max_diff
+  std::cout << "\nONNX: saved " << onnx_path.string() << " (" << std::filesystem::file_size(onnx_path) << " bytes), "
+            << "reloaded in a fresh ONNX Runtime session";
+  if (const OnnxModel* m = loaded->onnx())
+    std::cout << " (created in " << std::fixed << std::setprecision(1) << m->load_seconds() * 1e3 << " ms)";
+  std::cout << "\n" << std::scientific << std::setprecision(2) << "parity: max |Δscore| = " << max_diff
             << ", labels identical: " << (label_diff == 0 ? "yes" : "no (" + std::to_string(label_diff) + " differ)") << "\n";
+  if (label_diff != 0 || max_diff > 1e-5) throw ModelError("quickstart: ONNX scores differ from the native scores");
+
+  const auto files = service.export_model(entity.id, root / "bundle");
+  std::cout << "\ndeployment bundle in " << (root / "bundle").string() << "/:\n";
+  for (const auto& [name, path] : files) std::cout << "  " << name << "\n";
+  std::cout << "\nnext: nomaly score " << (root / "bundle").string() << " --input your.csv   |   "
+            << "node " << (root / "bundle" / "deploy.mjs").string() << " --check\n";
 }
 
 }  // namespace

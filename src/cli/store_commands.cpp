@@ -87,6 +87,7 @@ void run_train(const TrainOptions& o, bool label_given) {
   json params = parse_param_list(o.params);
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
   std::shared_ptr<Detector> det = create_detector(o.algorithm, params);
+  attach_progress(*det);
   det->fit(data.view());
   if (!o.id.empty()) validate_detector_id(o.id);
   DetectorEntity e = DetectorEntity::make(det, o.name, o.id);

@@ -15,6 +15,7 @@ namespace nomaly::detail {
 namespace {
 
 using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Hit = std::pair<double, std::uint32_t>;  // (squared distance, training index); std::pair orders lexicographically
 
 constexpr std::size_t kTreeMaxDim = 16;  // above this a k-d tree visits most leaves; brute force wins
@@ -94,7 +95,8 @@ class TopK {
 
 struct NeighborIndex::Impl {
   RowMajor Y;
-  Eigen::VectorXd yy;  // squared norms, for the GEMM candidates
+  RowMajorF Yf;             // float32 copy and squared norms, for the GEMM candidates
+  std::vector<float> yyf;
   double yy_max = 0.0;
   Points pts;
   std::unique_ptr<Tree> tree;
@@ -114,8 +116,12 @@ void NeighborIndex::build(MatrixView train) {
   m.Y.resize(static_cast<Eigen::Index>(train.rows), static_cast<Eigen::Index>(train.cols));
   for (std::size_t i = 0; i < train.rows; ++i)
     for (std::size_t j = 0; j < train.cols; ++j) m.Y(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = train(i, j);
-  m.yy = m.Y.rowwise().squaredNorm();
-  m.yy_max = m.yy.size() ? m.yy.maxCoeff() : 0.0;
+  m.Yf = m.Y.cast<float>();
+  m.yyf.resize(train.rows);
+  for (std::size_t i = 0; i < train.rows; ++i) {
+    m.yyf[i] = m.Yf.row(static_cast<Eigen::Index>(i)).squaredNorm();
+    m.yy_max = std::max(m.yy_max, static_cast<double>(m.yyf[i]));
+  }
   m.pts.Y = &m.Y;  // Impl lives on the heap, so this pointer survives moves of NeighborIndex
   if (train.cols <= kTreeMaxDim && train.rows > 0) {
     m.tree = std::make_unique<Tree>(train.cols, m.pts, nanoflann::KDTreeSingleIndexAdaptorParams(16));
@@ -154,32 +160,47 @@ void NeighborIndex::query(MatrixView X, std::size_t k, bool exclude_self, int n_
     return;
   }
 
-  // Brute force: candidates from the double GEMM expansion, then exact re-ranking. The expansion's absolute error
-  // is below ~2 d u (|x|^2 + |y|^2) (u = 2^-53); every row whose exact distance can be <= the exact k-th one lies
-  // within twice that margin of the k-th smallest approximate value.
+  // Brute force: candidates from a float32 GEMM expansion |x|^2 - 2 x.y + |y|^2, then exact re-ranking in double.
+  // The expansion's absolute error is below ~(2d + 8) u (|x|^2 + |y|^2) (u = 2^-24), so every row whose exact
+  // distance can be <= the exact k-th one lies within twice that margin of the k-th smallest approximate value.
   constexpr std::size_t kBlock = 64;
-  const double u = std::numeric_limits<double>::epsilon();
+  const double u = std::numeric_limits<float>::epsilon();
   detail::parallel_blocks(X.rows, kBlock, n_jobs, [&](std::size_t b, std::size_t e) {
     const auto rows = static_cast<Eigen::Index>(e - b);
-    RowMajor Q(rows, static_cast<Eigen::Index>(d));
+    RowMajorF Q(rows, static_cast<Eigen::Index>(d));
     for (Eigen::Index i = 0; i < rows; ++i)
       for (std::size_t j = 0; j < d; ++j) Q(i, static_cast<Eigen::Index>(j)) = X(b + static_cast<std::size_t>(i), j);
-    const RowMajor G = Q * m.Y.transpose();
-    std::vector<double> approx(n), scratch(n);
+    const RowMajorF G = Q * m.Yf.transpose();
+    std::vector<double> q(d);
+    std::vector<float> heap;
     std::vector<Hit> cand;
     for (Eigen::Index i = 0; i < rows; ++i) {
       const std::size_t qi = b + static_cast<std::size_t>(i);
-      const double xx = Q.row(i).squaredNorm();
-      for (std::size_t j = 0; j < n; ++j) approx[j] = xx + m.yy[static_cast<Eigen::Index>(j)] - 2.0 * G(i, static_cast<Eigen::Index>(j));
-      if (exclude_self) approx[qi] = std::numeric_limits<double>::infinity();
-      scratch = approx;
-      std::nth_element(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(k - 1), scratch.end());
-      const double margin = 2.0 * (4.0 * static_cast<double>(d) + 16.0) * u * (xx + m.yy_max) + 1e-300;
-      const double cut = scratch[k - 1] + margin;
+      for (std::size_t j = 0; j < d; ++j) q[j] = Q(i, static_cast<Eigen::Index>(j));
+      const float xx = Q.row(i).squaredNorm();
+      const float* g = &G(i, 0);
+      // k smallest approximate values (max-heap), one comparison per row in the common case.
+      heap.clear();
+      for (std::size_t j = 0; j < n; ++j) {
+        if (exclude_self && j == qi) continue;
+        const float a = xx + m.yyf[j] - 2.0f * g[j];
+        if (heap.size() < k) {
+          heap.push_back(a);
+          std::push_heap(heap.begin(), heap.end());
+        } else if (a < heap.front()) {
+          std::pop_heap(heap.begin(), heap.end());
+          heap.back() = a;
+          std::push_heap(heap.begin(), heap.end());
+        }
+      }
+      const double margin = 2.0 * (2.0 * static_cast<double>(d) + 8.0) * u * (static_cast<double>(xx) + m.yy_max) + 1e-30;
+      const double cut = static_cast<double>(heap.front()) + margin;
       cand.clear();
-      for (std::size_t j = 0; j < n; ++j)
-        if (approx[j] <= cut) cand.emplace_back(exact_sq(Q.row(i).data(), m.Y.row(static_cast<Eigen::Index>(j)).data(), d),
-                                                static_cast<std::uint32_t>(j));
+      for (std::size_t j = 0; j < n; ++j) {
+        if (exclude_self && j == qi) continue;
+        if (static_cast<double>(xx + m.yyf[j] - 2.0f * g[j]) <= cut)
+          cand.emplace_back(exact_sq(q.data(), m.Y.row(static_cast<Eigen::Index>(j)).data(), d), static_cast<std::uint32_t>(j));
+      }
       std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(k), cand.end());
       emit(qi, cand);
     }

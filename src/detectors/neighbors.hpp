@@ -6,8 +6,8 @@
 // float32 distances picks the same neighbours except on float32-level near-ties.
 //
 // Two exact strategies: a nanoflann k-d tree for low dimension (d <= 16) and, above that, brute force where
-// candidates come from a blocked double GEMM (|x|^2 - 2 x.y + |y|^2) and the survivors of a rigorous error
-// margin are re-ranked with exact distances.
+// candidates come from a blocked float32 GEMM (|x|^2 - 2 x.y + |y|^2) and every row within a rigorous
+// rounding-error margin of the k-th candidate is re-ranked with exact double distances.
 #pragma once
 
 #include <cstddef>

@@ -20,6 +20,9 @@
 //    weights' Frobenius norms, 100 epochs, batch 32. Score = ||phi(x) - c||^2.
 //    Deviation from PyOD: c is taken after the last activation (the output the score uses, as in the paper);
 //    PyOD hooks the last Linear before its relu.
+//    Caveat: at these defaults, on contaminated training data (ODDS cardio/thyroid/wbc) the weight decay
+//    shrinks phi towards 0 while c stays fixed and the ranking inverts (ROC-AUC below 0.5); see
+//    docs/benchmarks.md. The AutoEncoder is the robust choice there.
 //
 // Training is deterministic for a given random_state: torch::manual_seed(random_state), mini-batch order from
 // std::mt19937_64(random_state), and torch runs on one thread during fit and scoring.

@@ -94,11 +94,10 @@ class MlpImpl : public torch::nn::Module {
     }
   }
 
-  torch::Tensor forward(torch::Tensor x, bool skip_last_activation = false) {
+  torch::Tensor forward(torch::Tensor x) {
     for (std::size_t i = 0; i < plan_.size(); ++i) {
       x = linears_[i](x);
       if (!norms_[i].is_empty()) x = norms_[i](x);
-      if (skip_last_activation && i + 1 == plan_.size()) break;
       x = activate(x, plan_[i].act);
       if (plan_[i].dropout && dropout_ > 0.0 && is_training()) x = torch::dropout(x, dropout_, true);
     }
@@ -210,14 +209,10 @@ class TorchDetector : public DeepDetector {
   /// Runs once before training on the standardised data, network in eval mode (Deep SVDD: the centre).
   virtual void before_training(const torch::Tensor&) {}
   virtual torch::Tensor batch_loss(const torch::Tensor& out, const torch::Tensor& z) const = 0;
-  /// Runs before before_training, network in train mode (Deep SVDD: autoencoder pretraining).
-  virtual void pretrain(const torch::Tensor&, std::mt19937_64&) {}
-
-  /// `epochs` passes over shuffled mini-batches of Z, minimising loss(batch) with Adam over `params`;
-  /// `report` sends each epoch to the progress callback.
+  /// `epochs` passes over shuffled mini-batches of Z, minimising loss(batch) with Adam over `params`; every
+  /// epoch goes to the progress callback.
   void train_loop(const torch::Tensor& Z, const std::vector<torch::Tensor>& params, double weight_decay, int epochs,
-                  std::mt19937_64& rng, const std::function<torch::Tensor(const torch::Tensor&)>& loss_of,
-                  bool report) {
+                  std::mt19937_64& rng, const std::function<torch::Tensor(const torch::Tensor&)>& loss_of) {
     torch::optim::Adam optimizer(params, torch::optim::AdamOptions(cfg_.lr).weight_decay(weight_decay));
     const auto n = static_cast<std::size_t>(Z.size(0));
     const auto batch = static_cast<std::size_t>(cfg_.batch_size);
@@ -243,9 +238,8 @@ class TorchDetector : public DeepDetector {
         b = e;
       }
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (report)
-        report_epoch(epoch + 1, epochs, total / static_cast<double>(batches),
-                     secs > 0.0 ? static_cast<double>(n) / secs : 0.0);
+      report_epoch(epoch + 1, epochs, total / static_cast<double>(batches),
+                   secs > 0.0 ? static_cast<double>(n) / secs : 0.0);
     }
   }
 
@@ -264,8 +258,6 @@ class TorchDetector : public DeepDetector {
     const torch::Tensor Z = standardized(X);
     net_ = Mlp(make_plan(static_cast<std::int64_t>(X.cols)), cfg_.dropout);
     center_ = torch::Tensor();
-    net_->train();
-    pretrain(Z, rng);
     net_->eval();
     {
       torch::NoGradGuard no_grad;
@@ -274,7 +266,7 @@ class TorchDetector : public DeepDetector {
     net_->train();
     const std::size_t n = X.rows;
     train_loop(Z, net_->parameters(), cfg_.weight_decay, cfg_.epochs, rng,
-               [this](const torch::Tensor& z) { return batch_loss(net_->forward(z), z); }, true);
+               [this](const torch::Tensor& z) { return batch_loss(net_->forward(z), z); });
     net_->eval();
     std::vector<float> scores(n);
     score_rows(X, scores.data());
@@ -335,8 +327,6 @@ class TorchDetector : public DeepDetector {
 
   const Config& cfg() const { return cfg_; }
   torch::Tensor forward_eval(const torch::Tensor& z) const { return net_.ptr()->forward(z); }
-  torch::Tensor net_pre(const torch::Tensor& z) const { return net_.ptr()->forward(z, true); }
-  torch::Tensor net_train(const torch::Tensor& z) { return net_->forward(z); }
   std::vector<torch::Tensor> net_parameters() const { return net_.ptr()->parameters(); }
   torch::Tensor center_;  // Deep SVDD only
 
@@ -430,7 +420,7 @@ class DeepSVDD final : public TorchDetector {
     const std::size_t k = c.hidden.size();
     for (std::size_t i = 0; i < k; ++i) {
       // Bias terms would let the network map everything onto c (Ruff et al., Proposition 2).
-      plan.push_back({last, c.hidden[i], false, false, (i + 1 == k && getenv("DEEPX") && std::string(getenv("DEEPX")) == "ruff") ? Act::Identity : c.act, i >= 1 && i + 2 <= k});
+      plan.push_back({last, c.hidden[i], false, false, c.act, i >= 1 && i + 2 <= k});
       last = c.hidden[i];
     }
     return plan;
@@ -438,29 +428,11 @@ class DeepSVDD final : public TorchDetector {
   DeepScoreKind score_kind() const override { return DeepScoreKind::DistanceToCenter; }
 
   void before_training(const torch::Tensor& z) override {
-    torch::Tensor c = (getenv("DEEPX") && std::string(getenv("DEEPX")) == "pyod") ? net_pre(z).mean(0) : forward_eval(z).mean(0);
+    torch::Tensor c = forward_eval(z).mean(0);
     // A coordinate of c near 0 would be trivially matched by dead units; push it to +/-eps (paper, PyOD).
     c.index_put_({(c.abs() < kEps) & (c < 0)}, -kEps);
     c.index_put_({(c.abs() < kEps) & (c > 0)}, kEps);
     center_ = c.contiguous();
-  }
-
-  void pretrain(const torch::Tensor& z, std::mt19937_64& rng) override {
-    const int epochs = getenv("DEEPX_PRE") ? std::atoi(getenv("DEEPX_PRE")) : 0;
-    if (epochs == 0) return;
-    const Config& c = cfg();
-    std::vector<LayerPlan> plan;
-    std::int64_t last = c.hidden.back();
-    for (std::size_t j = c.hidden.size() - 1; j-- > 0;) {
-      plan.push_back({last, c.hidden[j], false, false, c.act, false});
-      last = c.hidden[j];
-    }
-    plan.push_back({last, z.size(1), false, false, Act::Identity, false});
-    Mlp decoder(plan, 0.0);
-    std::vector<torch::Tensor> params = net_parameters();
-    for (const auto& p : decoder->parameters()) params.push_back(p);
-    train_loop(z, params, getenv("DEEPX_PREWD") ? std::atof(getenv("DEEPX_PREWD")) : 0.0, epochs, rng,
-               [&](const torch::Tensor& b) { return torch::mse_loss(decoder->forward(net_train(b)), b); }, false);
   }
 
   torch::Tensor batch_loss(const torch::Tensor& out, const torch::Tensor&) const override {
