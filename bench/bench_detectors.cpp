@@ -162,6 +162,8 @@ void bm_score_ort(benchmark::State& state, const AlgorithmInfo& info, std::size_
   try {
     const Fitted& f = fitted(info, rows);
     if (!f.export_error.empty()) throw std::runtime_error("export failed: " + f.export_error);
+    if (f.onnx.size() > kMaxOrtModelBytes)
+      throw std::runtime_error("exported model has " + std::to_string(f.onnx.size()) + " bytes; not loaded");
     bytes = f.onnx.size();
     OnnxOptions o;
     o.intra_op_threads = threads;

@@ -64,7 +64,7 @@ def accuracy_report(a):
     out_dir.mkdir(parents=True, exist_ok=True)
 
     with open(out_dir / "accuracy.csv", "w", newline="") as f:
-        w = csv.writer(f)
+        w = csv.writer(f, lineterminator="\n")
         w.writerow(["dataset", "algorithm", "seeds", "roc_auc_mean", "roc_auc_sd", "ap_mean", "ap_sd",
                     "fit_seconds_mean", "sklearn_seeds", "sklearn_roc_auc_mean", "sklearn_roc_auc_sd",
                     "sklearn_ap_mean", "sklearn_ap_sd", "status", "sklearn_status"])

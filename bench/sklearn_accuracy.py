@@ -103,7 +103,7 @@ def main(argv=None):
         print(f"sklearn_accuracy: no data sets in {a.data_dir}", file=sys.stderr)
         return 3
     with open(a.out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=HEADER)
+        w = csv.DictWriter(f, fieldnames=HEADER, lineterminator="\n")
         w.writeheader()
         for path in files:
             X, y = load(path)

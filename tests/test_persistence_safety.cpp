@@ -167,6 +167,8 @@ TEST_F(PersistenceSafety, ConcurrentSavesFromEightThreads) {
   std::vector<DetectorEntity> es;
   for (int t = 0; t < 8; ++t) es.push_back(add(t % 2 ? kCentroid : "iforest", "par-" + std::to_string(t), data));
   const auto shared = add("iforest", "same-id", data);
+  // The threads load the native file while others save ONNX: it must exist before the first ONNX-only save.
+  service->save_model(shared.id, Format::Native);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
