@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <streambuf>
@@ -23,6 +24,7 @@
 #include "nomaly/persistence/native_format.hpp"
 #include "nomaly/persistence/service.hpp"
 #include "nomaly/registry.hpp"
+#include "persistence/store_internal.hpp"
 #include "test_persistence_util.hpp"
 #include "test_util.hpp"
 
@@ -610,6 +612,51 @@ TEST(Robustness, R36_BadDetectorIds) {
 }
 
 // ---- fuzzer regressions (fuzz/run_fuzz.sh) ------------------------------------------------------------
+
+/// Rewrites a JSON file with `edit` applied and a correct self-checksum (as a hostile writer could).
+void rewrite_metadata(const fs::path& p, const std::function<void(json&)>& edit) {
+  json m = json::parse(read_bytes(p));
+  edit(m);
+  m["metadata_sha256"] = detail::metadata_digest(m);
+  write_bytes(p, m.dump(2));
+}
+
+TEST(Robustness, Fuzz01_IllTypedMetadataIsCorruptModel) {
+  // fuzz_metadata: {"files": {"model.nomaly": {"sha256": 5}}} with a valid metadata_sha256 escaped as
+  // nlohmann::json::type_error from load_model (and blocked later saves).
+  SavedModel m;
+  rewrite_metadata(m.dir / "metadata.json", [](json& j) { j["files"]["model.nomaly"]["sha256"] = 5; });
+  EXPECT_THROW_MSG(m.svc->load_model(m.id, Format::Native), CorruptModel,
+                   "metadata.json: malformed metadata (field 'files.model.nomaly' has the wrong type or value)");
+  EXPECT_EQ(m.svc->list_saved_models().count(m.id), 0u);
+  rewrite_metadata(m.dir / "metadata.json", [](json& j) { j["size"] = "big"; });
+  EXPECT_THROW_MSG(m.svc->load_model(m.id, Format::Native), CorruptModel, "field 'size'");
+  // A save replaces the damaged record.
+  m.svc->save_model(m.id, Format::Native);
+  EXPECT_EQ(m.svc->load_model(m.id, Format::Native)->info().name, "robust");
+}
+
+TEST(Robustness, Fuzz02_PendingRecordWithPathInSaveId) {
+  // The redo record's save_id names temp files (".model.nomaly.tmp-<save_id>"). Before the fix a record
+  // with save_id "x/../../outside" made recovery rename <store>/outside over the model. Now the record
+  // is rejected as malformed, discarded, and the previous model stays.
+  SavedModel m;
+  const std::string before = read_bytes(m.dir / "model.nomaly");
+  const std::string other = encode_native_entity(fitted_entity("hbos", synthetic(30, 3), json::object(), "intruder"));
+  write_bytes(m.tmp.path / "store" / "outside", other);
+  fs::create_directory(m.dir / ".model.nomaly.tmp-x");
+  fs::copy_file(m.dir / "metadata.json", m.dir / ".metadata.json.pending");
+  rewrite_metadata(m.dir / ".metadata.json.pending", [&](json& j) {
+    j["save_id"] = "x/../../outside";
+    j["files"]["model.nomaly"]["sha256"] = sha256_hex(other);
+    j["files"]["model.nomaly"]["size"] = other.size();
+  });
+  const auto s = m.svc->load_model(m.id, Format::Native);
+  EXPECT_EQ(s->info().name, "robust");
+  EXPECT_EQ(read_bytes(m.dir / "model.nomaly"), before);
+  EXPECT_TRUE(fs::exists(m.tmp.path / "store" / "outside"));
+  EXPECT_FALSE(fs::exists(m.dir / ".metadata.json.pending"));
+}
 
 }  // namespace
 }  // namespace nomaly::test

@@ -10,11 +10,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Cli {
-  int status = -1;
-  std::string out;  ///< stdout only
-  std::string err;  ///< stderr
-};
+using Cli = CliResult;
 
 class StoreCli : public ::testing::Test {
  protected:
@@ -23,20 +19,7 @@ class StoreCli : public ::testing::Test {
     csv = tmp.path / "train.csv";
     write_csv(csv.string(), synthetic(300, 5, 15, 31));
   }
-  Cli nomaly(const std::string& args, const std::string& env = "") {
-    const fs::path errf = tmp.path / "stderr.txt";
-    const std::string cmd = env + " '" + std::string(NOMALY_CLI_PATH) + "' " + args + " 2>'" + errf.string() + "'";
-    Cli r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.err = read_bytes(errf);
-    return r;
-  }
+  Cli nomaly(const std::string& args, const std::string& env = "") { return run_cli(args, env); }
   std::string s() const { return "--store '" + store.string() + "' "; }
   TempDir tmp;
   fs::path store, csv;

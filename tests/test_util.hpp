@@ -3,8 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -65,6 +72,36 @@ inline Dataset synthetic(std::size_t n, std::size_t d, std::size_t n_out = 0, un
   for (std::size_t j = 0; j < d; ++j) ds.feature_names.push_back("f" + std::to_string(j));
   ds.labels = labels;
   return ds;
+}
+
+/// Result of running the built CLI.
+struct CliResult {
+  int status = -1;   ///< exit code, or -1 when killed by a signal
+  std::string out;   ///< stdout
+  std::string err;   ///< stderr
+};
+
+/// Runs the built `nomaly` binary (NOMALY_CLI_PATH) with `args` (already shell-quoted), with optional
+/// leading environment assignments, e.g. env = "NOMALY_DEEP_LEARNING=false".
+inline CliResult run_cli(const std::string& args, const std::string& env = "") {
+  static std::atomic<int> counter{0};
+  const auto errf = std::filesystem::temp_directory_path() /
+                    ("nomaly-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".err");
+  const std::string cmd = env + " '" + std::string(NOMALY_CLI_PATH) + "' " + args + " 2>'" + errf.string() + "'";
+  CliResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(errf, std::ios::binary);
+  std::ostringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  std::filesystem::remove(errf);
+  return r;
 }
 
 }  // namespace nomaly::test

@@ -1,5 +1,7 @@
 // nomaly_accuracy: every registered detector on every shared data set (see accuracy_core.hpp).
-//   nomaly_accuracy --data-dir DIR --out runs.csv [--seeds 5] [--datasets a,b] [--algorithms x,y]
+//   nomaly_accuracy --data-dir DIR --out runs.csv [--seeds 5] [--deep-seeds N] [--datasets a,b] [--algorithms x,y]
+// --deep-seeds (default: --seeds) caps the seeds of the libtorch networks, which take minutes per seed on the
+// wider sets (DeepSVDD trains 100 epochs, as PyOD).
 // Writes the long CSV (one line per run); bench/report.py aggregates it with scikit-learn's runs.
 #include <algorithm>
 #include <filesystem>
@@ -29,7 +31,8 @@ bool wanted(const std::vector<std::string>& only, const std::string& name) {
 }
 
 int usage() {
-  std::cerr << "usage: nomaly_accuracy --data-dir DIR --out FILE [--seeds N] [--datasets a,b] [--algorithms x,y]\n";
+  std::cerr << "usage: nomaly_accuracy --data-dir DIR --out FILE [--seeds N] [--deep-seeds N] [--datasets a,b]"
+               " [--algorithms x,y]\n";
   return 2;
 }
 
@@ -38,7 +41,7 @@ int usage() {
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::string data_dir, out_path;
-  int n_seeds = 5;
+  int n_seeds = 5, deep_seeds = -1;
   std::vector<std::string> only_sets, only_algos;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
     if (a == "--data-dir") data_dir = v;
     else if (a == "--out") out_path = v;
     else if (a == "--seeds") n_seeds = std::max(1, std::stoi(v));
+    else if (a == "--deep-seeds") deep_seeds = std::max(1, std::stoi(v));
     else if (a == "--datasets") only_sets = split(v);
     else if (a == "--algorithms") only_algos = split(v);
     else return usage();
@@ -77,7 +81,7 @@ int main(int argc, char** argv) {
         nomaly::accuracy::write_csv_row(out, skipped);
         continue;
       }
-      const int seeds = nomaly::accuracy::seeds_for(info, n_seeds);
+      const int seeds = nomaly::accuracy::seeds_for(info, info.deep && deep_seeds > 0 ? deep_seeds : n_seeds);
       for (int seed = 0; seed < seeds; ++seed) {
         const auto r = nomaly::accuracy::run_one(ds, set, info, seed);
         nomaly::accuracy::write_csv_row(out, r);

@@ -37,8 +37,12 @@ AlgorithmInfo deepsvdd_info() {
   AlgorithmInfo info;
   info.name = "deepsvdd";
   info.summary = "Deep SVDD: bias-free MLP pulled towards a centre; score = squared distance to it (libtorch)";
-  info.reference = "Ruff et al., Deep One-Class Classification, ICML 2018; PyOD DeepSVDD";
+  info.reference =
+      "Ruff et al., Deep One-Class Classification, ICML 2018; PyOD DeepSVDD (deviation: min-max scaling to "
+      "[0, 1] as in the authors' ODDS code, since the bias-free network maps the origin to 0)";
   info.params = common_params(100, nullptr);
+  for (auto& p : info.params)
+    if (p.name == "preprocessing") p.help = "min-max scale features to [0, 1] with the training min and max";
   info.params.push_back({"l2_regularizer", 0.1, "float >= 0", "Adam L2 weight decay (PyOD's l2_regularizer)"});
   info.deep = true;
   return info;

@@ -2,9 +2,9 @@
 // eval-mode weights as plain arrays, so this file needs no libtorch and compiles in both build configurations
 // (without libtorch no deep detector can exist, so the converter is simply never reached).
 //
-// Graph: Sub/Div standardisation -> per layer Gemm (BatchNorm folded in) and its activation -> the score as
-// ReduceSumSquare over features of (output - standardised input) or (output - c). Dropout is the identity in
-// eval mode and disappears.
+// Graph: Sub/Div feature scaling (standardisation for the autoencoder, min-max for deepsvdd) -> per layer
+// Gemm (BatchNorm folded in) and its activation -> the score as ReduceSumSquare over features of
+// (output - scaled input) or (output - c). Dropout is the identity in eval mode and disappears.
 #include <cmath>
 
 #include "nomaly/detectors/deep.hpp"

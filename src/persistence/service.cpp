@@ -53,6 +53,23 @@ json read_metadata(const fs::path& path) {
   if (!m.contains("metadata_sha256") || !m["metadata_sha256"].is_string() ||
       m["metadata_sha256"].get<std::string>() != metadata_digest(m))
     throw CorruptModel(path.string() + ": checksum mismatch (metadata_sha256 does not match the content)");
+  // A self-consistent but ill-typed record (found by fuzz/fuzz_metadata) must be CorruptModel, not a
+  // json::type_error; save_id becomes part of temp file names, so it must not hold a path.
+  auto bad = [&](const std::string& f) {
+    return CorruptModel(path.string() + ": malformed metadata (field '" + f + "' has the wrong type or value)");
+  };
+  for (const char* f : {"sha256", "model_file", "format"})
+    if (m.contains(f) && !m[f].is_string()) throw bad(f);
+  if (m.contains("size") && !m["size"].is_number_unsigned()) throw bad("size");
+  if (m.contains("save_id") && (!m["save_id"].is_string() || !is_valid_detector_id(m["save_id"].get<std::string>())))
+    throw bad("save_id");
+  if (m.contains("files")) {
+    if (!m["files"].is_object()) throw bad("files");
+    for (const auto& [name, info] : m["files"].items())
+      if (!info.is_object() || (info.contains("sha256") && !info["sha256"].is_string()) ||
+          (info.contains("size") && !info["size"].is_number_unsigned()))
+        throw bad("files." + name);
+  }
   return m;
 }
 
@@ -186,7 +203,8 @@ fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format fo
     // A native save keeps an existing stub valid by pointing it at the new native file.
     if (format == Format::Native && fs::exists(dir / kOnnxFile)) {
       if (auto stub = parse_stub(read_file_bytes(dir / kOnnxFile)))
-        out[kOnnxFile] = make_stub_bytes(e, stub->value("message", std::string("stub")), sha256_hex(out[kNativeFile]));
+        out[kOnnxFile] = make_stub_bytes(e, (*stub)["message"].is_string() ? (*stub)["message"].get<std::string>() : "stub",
+                                         sha256_hex(out[kNativeFile]));
     }
 
     json files = json::object();

@@ -14,15 +14,28 @@
 //    Reference: PyOD 2 pyod.models.auto_encoder; Aggarwal, "Outlier Analysis" (2017), ch. 3.
 //  - "deepsvdd": one-class Deep SVDD (Ruff et al., "Deep One-Class Classification", ICML 2018): a bias-free
 //    MLP phi, d -> 64 -> 32, relu after every layer, dropout only between inner hidden layers (as PyOD);
-//    the centre c is the mean of phi over the standardised training data before training, with coordinates
+//    features are min-max scaled to [0, 1] with the training minimum and range (sklearn MinMaxScaler);
+//    the centre c is the mean of phi over the scaled training data before training, with coordinates
 //    0 < |c_i| < 0.1 pushed to +/-0.1 (paper and PyOD, eps = 0.1). Trained with Adam (lr 1e-3,
 //    weight_decay = l2_regularizer 0.1, PyOD's defaults) on mean ||phi(x) - c||^2 plus 1e-6 * sum of the
 //    weights' Frobenius norms, 100 epochs, batch 32. Score = ||phi(x) - c||^2.
-//    Deviation from PyOD: c is taken after the last activation (the output the score uses, as in the paper);
-//    PyOD hooks the last Linear before its relu.
-//    Caveat: at these defaults, on contaminated training data (ODDS cardio/thyroid/wbc) the weight decay
-//    shrinks phi towards 0 while c stays fixed and the ranking inverts (ROC-AUC below 0.5); see
-//    docs/benchmarks.md. The AutoEncoder is the robust choice there.
+//    Deviations from PyOD, both for the score to mean what the paper says:
+//     - c is taken after the last activation (the output the score uses, as in the paper); PyOD hooks the
+//       last Linear before its relu. (PyOD <= 3.6.2 also trained against c = 0, its collapsed solution;
+//       fixed upstream in PyOD 3.6.3, yzhao062/pyod#711.)
+//     - min-max scaling instead of PyOD's StandardScaler. A bias-free relu network is positively
+//       homogeneous, phi(t x) = t phi(x), so phi(0) = 0 for every weight setting. Standardised data put
+//       the origin at the data mean, i.e. among the inliers, which then score about ||c||^2, the top of
+//       the range, while rows far from the mean are mapped close to c: the ranking inverts (measured
+//       ROC-AUC, mean of seeds 0-2, fit and scored on all rows: cardio 0.37, thyroid 0.29, wbc 0.39;
+//       score and ||z|| have Spearman correlation -0.3 to -0.7). Min-max scaling puts the origin at a
+//       corner of the data; it is the authors' own preprocessing of ODDS tabular data (Ruff et al., Deep
+//       SAD, ICLR 2020, code lukasruff/Deep-SAD-PyTorch: StandardScaler then MinMaxScaler, which per
+//       feature is the same affine map as MinMaxScaler alone). Same sets, same seeds: cardio 0.66,
+//       thyroid 0.72, wbc 0.79.
+//    Caveat: Deep SVDD is a one-class method (the paper trains on normal data only); fitted on contaminated
+//    data it also pulls the outliers towards c, so on ODDS cardio/thyroid/wbc it stays below the
+//    AutoEncoder (docs/benchmarks.md). The AutoEncoder is the robust choice there.
 //
 // Training is deterministic for a given random_state: torch::manual_seed(random_state), mini-batch order from
 // std::mt19937_64(random_state), and torch runs on one thread during fit and scoring.
@@ -59,7 +72,8 @@ enum class DeepScoreKind {
 
 /// A trained network, exported in eval mode (dropout is the identity, batch norm uses running statistics).
 struct DeepNetwork {
-  /// Standardisation z = (x - mean) / scale, d values each; both empty when preprocessing is off.
+  /// Feature scaling z = (x - mean) / scale, d values each; both empty when preprocessing is off.
+  /// AutoEncoder: training mean and population std. Deep SVDD: training minimum and range (max - min).
   std::vector<float> mean, scale;
   std::vector<DeepLayer> layers;  ///< applied in order to z
   DeepScoreKind score = DeepScoreKind::Reconstruction;

@@ -208,6 +208,9 @@ class TorchDetector : public DeepDetector {
 
   virtual std::vector<LayerPlan> make_plan(std::int64_t d) const = 0;
   virtual DeepScoreKind score_kind() const = 0;
+  /// Feature scaling fitted on the training data: false = StandardScaler (mean, population std),
+  /// true = MinMaxScaler to [0, 1] (minimum, range). Either way z = (x - mean_) / scale_.
+  virtual bool minmax_scaling() const { return false; }
   /// Runs once before training on the standardised data, network in eval mode (Deep SVDD: the centre).
   virtual void before_training(const torch::Tensor&) {}
   virtual torch::Tensor batch_loss(const torch::Tensor& out, const torch::Tensor& z) const = 0;
@@ -337,8 +340,22 @@ class TorchDetector : public DeepDetector {
     mean_.clear();
     scale_.clear();
     if (!cfg_.preprocessing) return;
-    // sklearn StandardScaler: mean and population std in double; a (near-)constant column keeps scale 1.
+    const bool minmax = minmax_scaling();
     for (std::size_t j = 0; j < X.cols; ++j) {
+      if (minmax) {
+        // sklearn MinMaxScaler: (x - min) / (max - min); a constant column keeps range 1.
+        double lo = X(0, j), hi = X(0, j);
+        for (std::size_t i = 1; i < X.rows; ++i) {
+          lo = std::min(lo, static_cast<double>(X(i, j)));
+          hi = std::max(hi, static_cast<double>(X(i, j)));
+        }
+        double range = hi - lo;
+        if (range < 10.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(lo))) range = 1.0;
+        mean_.push_back(static_cast<float>(lo));
+        scale_.push_back(static_cast<float>(range));
+        continue;
+      }
+      // sklearn StandardScaler: mean and population std in double; a (near-)constant column keeps scale 1.
       double m = 0.0;
       for (std::size_t i = 0; i < X.rows; ++i) m += X(i, j);
       m /= static_cast<double>(X.rows);
@@ -428,6 +445,12 @@ class DeepSVDD final : public TorchDetector {
     return plan;
   }
   DeepScoreKind score_kind() const override { return DeepScoreKind::DistanceToCenter; }
+  // A bias-free relu network is positively homogeneous, phi(t x) = t phi(x), so phi(0) = 0 != c. After
+  // standardisation the origin is the data mean, the bulk of the inliers: they score about ||c||^2, the
+  // top of the range, while far-out rows (the outliers) land near c, and the ranking inverts. Min-max
+  // scaling to [0, 1] moves the origin to a corner of the data, as the authors do for ODDS tabular data
+  // (lukasruff/Deep-SAD-PyTorch, src/base/odds_dataset.py: StandardScaler then MinMaxScaler).
+  bool minmax_scaling() const override { return true; }
 
   void before_training(const torch::Tensor& z) override {
     torch::Tensor c = forward_eval(z).mean(0);
