@@ -280,11 +280,12 @@ TEST(DeepAccuracy, AutoEncoderWbc) { check_floor("autoencoder", "wbc", 0.80); }
 // Deep SVDD does not reach the floors on these contaminated training sets. With PyOD's
 // StandardScaler the ranking inverted (0.37 cardio, 0.29 thyroid, 0.39 wbc: the bias-free network maps the
 // origin, i.e. the data mean, to 0, far from c; see deep.hpp). With min-max scaling (the authors' ODDS
-// preprocessing) the means are 0.66 cardio, 0.72 thyroid, 0.79 wbc: above chance but below the floors, as
+// preprocessing) the means are 0.66 cardio, 0.72 thyroid, 0.78 wbc: above chance but below the floors, as
 // a one-class method fitted on data that contain the outliers. Disabled until the lead decides on floors;
-// run with --gtest_also_run_disabled_tests to print the numbers. The lower bound below is asserted.
+// run with --gtest_also_run_disabled_tests to print the numbers. The test below asserts that the ranking no
+// longer inverts (seed 0, defaults; thyroid, the largest set, is left to the disabled test for time).
 TEST(DeepAccuracy, DeepSvddRanksAboveChance) {
-  for (const std::string set : {"cardio", "thyroid", "wbc"}) {
+  for (const std::string set : {"cardio", "wbc"}) {
     NOMALY_LOAD_ODDS(ds, set);
     auto d = fitted("deepsvdd", ds, json{{"random_state", 0}});
     const double auc = roc_auc(d->training_scores(), *ds.labels);

@@ -375,5 +375,62 @@ TEST(PersistenceRepository, StoreRepositoryIsSharedAcrossInstances) {
   EXPECT_EQ(reader.ids(), std::vector<std::string>{"raw-1"});
 }
 
+// A truncated store record: served from the intact saved model (same scores), else CorruptModel naming the
+// record and how to recover; remove() still works.
+TEST(PersistenceRepository, DamagedRecordFallsBackToSavedModelOrNamesTheRecord) {
+  TempDir tmp;
+  const Dataset data = synthetic(200, 4, 10, 6);
+  auto repo = std::make_shared<StoreDetectorRepository>(tmp.path);
+  ModelPersistenceService service(repo, tmp.path);
+  const DetectorEntity e = fitted_entity("iforest", data, small_iforest_params(), "damaged", "dmg-1");
+  repo->save(e);
+  service.save_model("dmg-1", Format::Native);
+  const fs::path record = tmp.path / ".detectors" / "dmg-1.nomaly";
+  const std::string bytes = read_bytes(record);
+  ASSERT_GT(bytes.size(), 100u);
+  write_bytes(record, bytes.substr(0, 100));
+
+  const auto got = repo->find("dmg-1");
+  ASSERT_TRUE(got && got->model);
+  EXPECT_EQ(got->name, "damaged");
+  EXPECT_EQ(got->model->score_samples(data.view()), e.model->score_samples(data.view()));
+  // save and export go through the fallback too.
+  EXPECT_EQ(service.save_model("dmg-1", "onnx"), tmp.path / "dmg-1" / "model.onnx");
+
+  fs::remove(tmp.path / "dmg-1" / "model.nomaly");
+  try {
+    repo->find("dmg-1");
+    ADD_FAILURE() << "damaged record without a saved native model must throw";
+  } catch (const CorruptModel& ex) {
+    const std::string what = ex.what();
+    EXPECT_NE(what.find(record.string()), std::string::npos) << what;
+    EXPECT_NE(what.find("truncated"), std::string::npos) << what;
+    EXPECT_NE(what.find("nomaly train --id dmg-1"), std::string::npos) << what;
+    EXPECT_NE(what.find("nomaly delete dmg-1"), std::string::npos) << what;
+  }
+  EXPECT_THROW(service.save_model("dmg-1", Format::Native), CorruptModel);
+  EXPECT_TRUE(repo->remove("dmg-1"));
+  EXPECT_FALSE(repo->find("dmg-1"));
+}
+
+TEST(PersistenceRepository, SavedMetadataReadsOnlyTheRequestedEntry) {
+  TempDir tmp;
+  const Dataset data = synthetic(150, 3, 5, 8);
+  auto repo = std::make_shared<InMemoryDetectorRepository>();
+  ModelPersistenceService service(repo, tmp.path);
+  for (const char* id : {"good", "bad"}) {
+    repo->save(fitted_entity("iforest", data, small_iforest_params(), id, id));
+    service.save_model(id, std::string(id) == "good" ? Format::Onnx : Format::Native);
+  }
+  write_bytes(tmp.path / "bad" / "metadata.json", "{");
+  const auto m = service.saved_metadata("good");
+  ASSERT_TRUE(m);
+  EXPECT_EQ((*m)["model_file"], "model.onnx");
+  EXPECT_EQ((*m)["detector_id"], "good");
+  EXPECT_FALSE(service.saved_metadata("never-saved"));
+  EXPECT_THROW(service.saved_metadata("bad"), CorruptModel);
+  EXPECT_THROW(service.saved_metadata("../x"), InvalidDetectorId);
+}
+
 }  // namespace
 }  // namespace nomaly::test

@@ -276,5 +276,113 @@ TEST_F(PersistenceExport, DeployMjsReproducesGoldenScoresWithOnnxruntimeNode) {
   }
 }
 
+/// Bad inputs for the deploy scripts: file content -> the text the error must contain. The header is
+/// f0..f5 (the fixture's forest); every case must exit 3 before the runtime is used.
+std::vector<std::pair<std::string, std::string>> bad_deploy_inputs(const std::string& header, const std::string& row) {
+  const std::string h = header + "\n";
+  auto with_cell = [&](const std::string& cell, std::size_t col) {
+    std::vector<std::string> cells;
+    std::istringstream ls(row);
+    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    cells.at(col) = cell;
+    std::string out;
+    for (std::size_t k = 0; k < cells.size(); ++k) out += (k ? "," : "") + cells[k];
+    return out;
+  };
+  return {
+      {h + row + "\n" + with_cell("nan", 0) + "\n", ":3:1: column 'f0': non-finite value \"nan\""},
+      {h + with_cell("abc", 1) + "\n", ":2:2: column 'f1': non-numeric value \"abc\""},
+      {h + with_cell("", 2) + "\n", ":2:3: column 'f2': empty cell"},
+      {h + with_cell("inf", 3) + "\n", ":2:4: column 'f3': non-finite value \"inf\""},
+      {h + with_cell("1e39", 4) + "\n", ":2:5: column 'f4': value \"1e39\" overflows float32"},
+      {h + with_cell("-Infinity", 5) + "\n", ":2:6: column 'f5': non-finite value \"-Infinity\""},
+      {h + with_cell("0x10", 0) + "\n", ":2:1: column 'f0': non-numeric value \"0x10\""},
+      {h + "nan,abc,,inf,1e39,1\n", ":2:1: column 'f0': non-finite value"},
+      {h + row + "\n1,2,3\n", ":3: expected 6 fields (as in the header), found 3"},
+      {h + row + "\n" + row + ",7\n", ":3: expected 6 fields (as in the header), found 7"},
+      {h + row + "\n\n" + row + "\n", ":3: blank line between data rows"},
+      {"", "empty file"},
+      {"\n\n", "empty file"},
+      {h, "the header has no data rows"},
+      {"f0,f1,f2,f3,f5\n1,2,3,4,5\n", "missing feature column f4"},
+  };
+}
+
+// Bug: deploy.mjs/deploy.py scored NaN/garbage/empty cells and ragged rows, mis-parsed quoted fields and
+// crashed on an empty file.
+TEST_F(PersistenceExport, DeployScriptsRejectBadInputNamingLineAndColumn) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const auto golden = read_csv_cells(dir / "golden/input.csv");
+  std::string row;
+  for (std::size_t k = 0; k < golden.at(1).size(); ++k) row += (k ? "," : "") + golden[1][k];
+  const auto cases = bad_deploy_inputs("f0,f1,f2,f3,f4,f5", row);
+
+  const bool have_node = run("command -v node").status == 0;
+  const bool have_py = run("command -v python3").status == 0;
+  if (!have_node && !have_py) {
+    if (under_ci()) FAIL() << "neither node nor python3 is installed (CI=true)";
+    GTEST_SKIP() << "neither node nor python3 is installed";
+  }
+  // Validation runs before onnxruntime is loaded, so neither runtime package is needed here.
+  std::size_t checked = 0;
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    const fs::path in = tmp.path / ("bad-" + std::to_string(k) + ".csv");
+    write_bytes(in, cases[k].first);
+    for (const std::string interp : {"node", "python3"}) {
+      if ((interp == "node" && !have_node) || (interp == "python3" && !have_py)) continue;
+      const std::string script = (dir / (interp == "node" ? "deploy.mjs" : "deploy.py")).string();
+      const Cmd r = run(interp + " '" + script + "' '" + in.string() + "'");
+      SCOPED_TRACE(interp + " case " + std::to_string(k) + ": " + cases[k].first);
+      EXPECT_EQ(r.status, 3) << r.out;
+      EXPECT_NE(r.out.find(cases[k].second), std::string::npos) << r.out;
+      EXPECT_EQ(r.out.find("score,label"), std::string::npos) << r.out;
+      EXPECT_EQ(r.out.find("TypeError"), std::string::npos) << r.out;
+      EXPECT_NE(r.out.find(in.string() + ":"), std::string::npos) << r.out;  // names the file
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, cases.size() * ((have_node ? 1 : 0) + (have_py ? 1 : 0)));
+}
+
+TEST_F(PersistenceExport, DeployMjsParsesQuotedFieldsBomAndCrlfLikePlainRows) {
+  const fs::path ort = node_ort_dir() / "node_modules" / "onnxruntime-node";
+  const bool have_node = run("command -v node").status == 0;
+  if (!have_node || !fs::exists(ort / "package.json")) {
+    if (under_ci()) FAIL() << "node or onnxruntime-node missing (CI=true)";
+    GTEST_SKIP() << "node or onnxruntime-node missing";
+  }
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const auto golden = read_csv_cells(dir / "golden/input.csv");
+  const auto expected = read_csv_cells(dir / "golden/expected.csv");
+  ASSERT_GE(golden.size(), 4u);
+  // Plain rows, then the same rows quoted (header too), with a quoted note column holding "" and a comma,
+  // a BOM and CRLF line ends; feature columns are put in a different order to check selection by name.
+  std::string plain = "f0,f1,f2,f3,f4,f5\n", fancy = "\xEF\xBB\xBF\"note\",\"f5\",f4,\"f3\",f2,f1,\"f0\"\r\n";
+  for (std::size_t i = 1; i <= 3; ++i) {
+    const auto& c = golden[i];
+    for (std::size_t k = 0; k < c.size(); ++k) plain += (k ? "," : "") + c[k];
+    plain += "\n";
+    fancy += "\"say \"\"hi\"\", row " + std::to_string(i) + "\",\"" + c[5] + "\", " + c[4] + " ,\"" + c[3] + "\"," + c[2] +
+             "," + c[1] + ",\"" + c[0] + "\"\r\n";
+  }
+  fancy += "\r\n";
+  const fs::path a = tmp.path / "plain.csv", b = tmp.path / "fancy.csv", oa = tmp.path / "a.out", ob = tmp.path / "b.out";
+  write_bytes(a, plain);
+  write_bytes(b, fancy);
+  const std::string env = "NODE_PATH='" + (node_ort_dir() / "node_modules").string() + "' ";
+  const std::string js = "node '" + (dir / "deploy.mjs").string() + "' ";
+  const Cmd ra = run(env + js + "'" + a.string() + "' --output '" + oa.string() + "'");
+  ASSERT_EQ(ra.status, 0) << ra.out;
+  const Cmd rb = run(env + js + "'" + b.string() + "' --output '" + ob.string() + "'");
+  ASSERT_EQ(rb.status, 0) << rb.out;
+  const auto sa = read_csv_cells(oa), sb = read_csv_cells(ob);
+  ASSERT_EQ(sa.size(), 4u);
+  EXPECT_EQ(sa, sb);
+  for (std::size_t i = 1; i <= 3; ++i)
+    EXPECT_NEAR(std::stod(sa[i][0]), std::stod(expected[i][0]), 1e-5 * std::max(1.0, std::abs(std::stod(expected[i][0]))));
+}
+
 }  // namespace
 }  // namespace nomaly::test

@@ -1,6 +1,7 @@
 // The store commands of the built CLI (NOMALY_CLI_PATH): train, save, load, export, list, delete, score.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "test_persistence_util.hpp"
@@ -118,7 +119,7 @@ TEST_F(StoreCli, StoreComesFromEnvironmentAndIdsAreUuidsByDefault) {
 
 TEST_F(StoreCli, ErrorsMapToExitCodes) {
   Cli r = nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() + "' --id ../escape");
-  EXPECT_EQ(r.status, 4);
+  EXPECT_EQ(r.status, 2);  // an invalid id is a usage error
   EXPECT_NE(r.err.find("invalid detector id"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(tmp.path / "escape"));
 
@@ -157,6 +158,153 @@ TEST_F(StoreCli, ErrorsMapToExitCodes) {
   EXPECT_EQ(r.status, 4);
   EXPECT_NE(r.err.find("model.nomaly"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("checksum mismatch"), std::string::npos) << r.err;
+}
+
+/// The CSV at `src` with its header replaced by `header` (the label column kept last).
+void rewrite_header(const fs::path& src, const fs::path& dst, const std::string& header) {
+  std::string body = read_bytes(src);
+  body = body.substr(body.find('\n'));
+  write_bytes(dst, header + body);
+}
+
+/// The CSV with its feature columns in reverse order (header and rows), label kept last.
+void reverse_features(const fs::path& src, const fs::path& dst) {
+  std::istringstream in(read_bytes(src));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::istringstream ls(line);
+    for (std::string c; std::getline(ls, c, ',');) cells.push_back(c);
+    std::reverse(cells.begin(), cells.end() - 1);
+    for (std::size_t k = 0; k < cells.size(); ++k) out += (k ? "," : "") + cells[k];
+    out += "\n";
+  }
+  write_bytes(dst, out);
+}
+
+// Bug: a header that only partly matches the model's feature names was scored positionally (wrong columns).
+TEST_F(StoreCli, ScoreMatchesFeaturesByNameAndRefusesPartialMatches) {
+  ASSERT_EQ(nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() +
+                   "' --param n_estimators=20 --param random_state=3 --id names").status, 0);
+  ASSERT_EQ(nomaly("save " + s() + "names --format onnx").status, 0);
+  const fs::path ref = tmp.path / "ref.csv", got = tmp.path / "got.csv";
+  Cli r = nomaly("score " + s() + "names --format native --input '" + csv.string() + "' --scores-out '" + ref.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto want = lines_of(read_bytes(ref));
+  ASSERT_EQ(want.size(), 316u);
+
+  // All names present in another order: selected by name, identical scores.
+  const fs::path reordered = tmp.path / "reordered.csv";
+  reverse_features(csv, reordered);
+  ASSERT_EQ(lines_of(read_bytes(reordered)).at(0), "f4,f3,f2,f1,f0,label");
+  r = nomaly("score " + s() + "names --format native --input '" + reordered.string() + "' --scores-out '" + got.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines_of(read_bytes(got)), want);
+
+  // f1 missing (an extra column zz in its place), in both formats and with --positional: exit 3 naming f1.
+  const fs::path partial = tmp.path / "partial.csv";
+  rewrite_header(csv, partial, "zz,f0,f2,f3,f4,label");
+  for (const std::string extra : {"--format native", "--format onnx", "--format native --positional"}) {
+    r = nomaly("score " + s() + "names " + extra + " --input '" + partial.string() + "'");
+    EXPECT_EQ(r.status, 3) << extra << ": " << r.out;
+    EXPECT_NE(r.err.find("missing feature column f1"), std::string::npos) << extra << ": " << r.err;
+    EXPECT_EQ(r.out, "") << extra;
+  }
+
+  // No name matches: an error that suggests --positional; with it, the columns are used in order.
+  const fs::path renamed = tmp.path / "renamed.csv";
+  rewrite_header(csv, renamed, "a,b,c,d,e,label");
+  r = nomaly("score " + s() + "names --input '" + renamed.string() + "'");
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.err.find("missing feature columns f0, f1, f2, f3, f4"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--positional"), std::string::npos) << r.err;
+  for (const std::string fmt : {"native", "onnx"}) {
+    r = nomaly("score " + s() + "names --format " + fmt + " --positional --input '" + renamed.string() +
+               "' --scores-out '" + got.string() + "'");
+    ASSERT_EQ(r.status, 0) << fmt << ": " << r.err;
+    const auto g = lines_of(read_bytes(got));
+    ASSERT_EQ(g.size(), want.size());
+    for (std::size_t i = 1; i < g.size(); ++i)
+      ASSERT_NEAR(std::stod(g[i]), std::stod(want[i]), 1e-5 * std::max(1.0, std::abs(std::stod(want[i])))) << fmt << i;
+  }
+
+  // --positional needs the model's exact width.
+  const fs::path narrow = tmp.path / "narrow.csv";
+  write_bytes(narrow, "a,b,c,d\n0.1,0.2,0.3,0.4\n1,2,3,4\n-1,0,1,2\n");
+  r = nomaly("score " + s() + "names --positional --input '" + narrow.string() + "'");
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.err.find("--positional needs exactly 5 feature columns"), std::string::npos) << r.err;
+}
+
+// Bug: a truncated store record made `load` print the summary and then fail, and blocked save/export.
+TEST_F(StoreCli, DamagedStoreRecordUsesTheSavedModelOrFailsBeforeAnyOutput) {
+  ASSERT_EQ(nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() +
+                   "' --param n_estimators=15 --id dmg").status, 0);
+  const fs::path record = store / ".detectors" / "dmg.nomaly";
+  const std::string bytes = read_bytes(record);
+  write_bytes(record, bytes.substr(0, bytes.size() / 3));
+
+  // The saved native model is intact: load/save/export work and warn about the record.
+  Cli r = nomaly("load " + s() + "dmg");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("check batch  32 reference rows"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max |diff| vs native 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("damaged detector record " + record.string()), std::string::npos) << r.err;
+  r = nomaly("save " + s() + "dmg --format onnx");
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = nomaly("export " + s() + "dmg '" + (tmp.path / "bundle").string() + "'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::exists(tmp.path / "bundle" / "model.onnx"));
+
+  // Without it: exit 4 before any output, naming the record and the ways out.
+  fs::remove(store / "dmg" / "model.nomaly");
+  r = nomaly("load " + s() + "dmg --format onnx");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find(record.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nomaly train --id dmg"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nomaly delete dmg"), std::string::npos) << r.err;
+  r = nomaly("delete " + s() + "dmg");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(fs::exists(record));
+}
+
+// Bugs: `--id ""` made a UUID; negative --batch-size/--threads were accepted.
+TEST_F(StoreCli, EmptyIdAndNegativeSizesAreUsageErrors) {
+  Cli r = nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() + "' --id ''");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--id is empty"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_FALSE(fs::exists(store));
+
+  ASSERT_EQ(nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() +
+                   "' --param n_estimators=10 --id sizes").status, 0);
+  for (const std::string bad : {"--batch-size -3", "--batch-size x", "--threads -1"}) {
+    r = nomaly("score " + s() + "sizes --input '" + csv.string() + "' " + bad);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_NE(r.err.find("must be a whole number >= 0"), std::string::npos) << bad << ": " << r.err;
+  }
+  r = nomaly("score " + s() + "sizes --input '" + csv.string() + "' --batch-size 0 --threads 0 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["n_rows"], 315);
+  r = nomaly("score " + s() + "sizes --input '" + csv.string() + "' --batch-size 7 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["n_rows"], 315);
+}
+
+// Bug: every `score <id>` warned about an unrelated damaged store entry.
+TEST_F(StoreCli, ScoreWarnsOnlyAboutTheEntryItUses) {
+  for (const char* id : {"used", "broken"})
+    ASSERT_EQ(nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() +
+                     "' --param n_estimators=10 --id " + id).status, 0);
+  write_bytes(store / "broken" / "metadata.json", "{ damaged");
+  Cli r = nomaly("score " + s() + "used --input '" + csv.string() + "' --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(json::parse(r.out)["detector_id"], "used");
+  r = nomaly("score " + s() + "broken --input '" + csv.string() + "'");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_NE(r.err.find((store / "broken" / "metadata.json").string()), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -122,10 +122,10 @@ class NoSavedModel : public ModelError {
   explicit NoSavedModel(const std::string& what) : ModelError(what) {}
 };
 
-/// A detector id that is neither a UUID v4 nor [A-Za-z0-9_-]{1,64}.
-class InvalidDetectorId : public ModelError {
+/// A detector id that is neither a UUID v4 nor [A-Za-z0-9_-]{1,64}. A usage error (exit 2): nothing was read.
+class InvalidDetectorId : public Error {
  public:
-  explicit InvalidDetectorId(const std::string& what) : ModelError(what) {}
+  explicit InvalidDetectorId(const std::string& what) : Error(what, ExitCode::Usage) {}
 };
 
 /// A feature is switched off by a flag, e.g. NOMALY_DEEP_LEARNING=false.

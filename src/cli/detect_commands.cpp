@@ -14,6 +14,7 @@
 #include "cli/report.hpp"
 #include "nomaly/csv.hpp"
 #include "nomaly/errors.hpp"
+#include "nomaly/flags.hpp"
 #include "nomaly/metrics.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/inspect.hpp"
@@ -36,9 +37,11 @@ struct DetectOptions {
   bool json_out = false;
 };
 
-void run_detect(const DetectOptions& o) {
+void run_detect(const DetectOptions& o, bool label_given) {
+  // ONNX export follows the deep-learning flag everywhere (as save_model/export_model do); fail before fitting.
+  if (!o.onnx_out.empty()) require_deep_learning();
   CsvOptions csv;
-  csv.label_column = o.label_column;
+  csv.label_column = default_label_column(o.input, o.label_column, label_given);
   const Dataset data = read_csv(o.input, csv);
   json params = parse_param_list(o.params);
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
@@ -48,7 +51,9 @@ void run_detect(const DetectOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   det->fit(data.view());
   const auto t1 = std::chrono::steady_clock::now();
-  const std::vector<float> scores = det->score_samples(data.view());
+  // Fit-and-score on the same rows uses the training scores where the detector defines them (PyOD's
+  // decision_scores_: LOF and KNN leave each row out of its own neighbours), else score_samples.
+  const std::vector<float> scores = det->training_scores().empty() ? det->score_samples(data.view()) : det->training_scores();
   const auto t2 = std::chrono::steady_clock::now();
   const std::vector<int> labels = det->labels_for(scores);
 
@@ -102,9 +107,9 @@ struct VerifyOptions {
 };
 
 // Scores the same rows with ONNX Runtime and with the native model; fails (exit 4) past the tolerance.
-void run_verify(const VerifyOptions& o) {
+void run_verify(const VerifyOptions& o, bool label_given) {
   CsvOptions csv;
-  csv.label_column = o.label_column;
+  csv.label_column = default_label_column(o.input, o.label_column, label_given);
   const Dataset data = read_csv(o.input, csv);
   const OnnxModel model = OnnxModel::load_file(o.onnx_path);
   const DetectorEntity entity = read_native_file(o.native_path);
@@ -146,13 +151,14 @@ void add_detect_commands(CLI::App& app) {
   auto* detect = app.add_subcommand("detect", "Fit a detector on a CSV and score the same rows");
   detect->add_option("--algorithm,-a", o->algorithm, "Algorithm (see `nomaly algorithms`)")->capture_default_str();
   detect->add_option("--input,-i", o->input, "CSV file with a header row")->required();
-  detect->add_option("--label-column", o->label_column, "0/1 label column (1 = anomaly); enables ROC-AUC and AP");
+  auto* detect_label = detect->add_option("--label-column", o->label_column,
+                                          "0/1 label column (1 = anomaly); enables ROC-AUC and AP (default: 'label' if present)");
   detect->add_option("--contamination", o->contamination, "\"auto\" or a share in (0, 0.5]");
   detect->add_option("--param,-p", o->params, "Detector parameter key=value (repeatable)");
   detect->add_option("--scores-out", o->scores_out, "Write score,label CSV here (input order)");
   detect->add_option("--onnx-out", o->onnx_out, "Export the fitted detector as ONNX here");
   detect->add_flag("--json", o->json_out, "Print one JSON object");
-  detect->callback([o] { run_detect(*o); });
+  detect->callback([o, detect_label] { run_detect(*o, detect_label->count() > 0); });
 
   auto algos_json = std::make_shared<bool>(false);
   auto* algos = app.add_subcommand("algorithms", "List detectors, their parameters and ONNX support");
@@ -169,10 +175,11 @@ void add_detect_commands(CLI::App& app) {
   verify->add_option("model", v->onnx_path, "ONNX file")->required();
   verify->add_option("--input,-i", v->input, "CSV file to score")->required();
   verify->add_option("--native", v->native_path, "Native .nomaly file of the same detector")->required();
-  verify->add_option("--label-column", v->label_column, "Label column to drop from the features");
+  auto* verify_label = verify->add_option("--label-column", v->label_column,
+                                          "Label column to drop from the features (default: 'label' if present)");
   verify->add_option("--tolerance", v->tolerance, "Max |diff| / max(1, |native|)")->capture_default_str();
   verify->add_flag("--json", v->json_out, "Print one JSON object");
-  verify->callback([v] { run_verify(*v); });
+  verify->callback([v, verify_label] { run_verify(*v, verify_label->count() > 0); });
 
   add_quickstart_command(app);
 }

@@ -26,7 +26,9 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return static_cast<int>(e.exit_code());
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    // Foreign exceptions (libtorch, ORT) can carry multi-line stack dumps: the first line says what failed.
+    const std::string what = e.what();
+    std::cerr << "error: " << what.substr(0, what.find('\n')) << "\n";
     return static_cast<int>(nomaly::ExitCode::ModelError);
   }
   return 0;

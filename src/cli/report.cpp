@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <sstream>
 #include <iostream>
 
 #include <unistd.h>
@@ -63,6 +64,21 @@ json parse_param_list(const std::vector<std::string>& assignments) {
     p[k] = v;
   }
   return p;
+}
+
+std::string default_label_column(const std::string& csv_path, const std::string& given, bool given_explicitly) {
+  if (given_explicitly) return given;
+  std::ifstream in(csv_path, std::ios::binary);
+  std::string header;
+  if (!in || !std::getline(in, header)) return "";
+  if (header.rfind("\xEF\xBB\xBF", 0) == 0) header.erase(0, 3);
+  if (!header.empty() && header.back() == '\r') header.pop_back();
+  std::stringstream cells(header);
+  for (std::string cell; std::getline(cells, cell, ',');) {
+    const auto b = cell.find_first_not_of(" \t\""), e = cell.find_last_not_of(" \t\"");
+    if (b != std::string::npos && cell.substr(b, e - b + 1) == "label") return "label";
+  }
+  return "";
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

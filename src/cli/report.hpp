@@ -32,6 +32,9 @@ RunReport make_report(const Dataset& data, const std::vector<float>& scores, con
 void print_report(const RunReport& r, bool as_json);
 /// Parses repeated key=value strings into a JSON object (ParameterError on a malformed one).
 json parse_param_list(const std::vector<std::string>& assignments);
+/// The label column to use: `given` when the user passed --label-column, else "label" when the CSV header has
+/// such a column (so a label is never silently used as a feature), else none.
+std::string default_label_column(const std::string& csv_path, const std::string& given, bool given_explicitly);
 /// Writes bytes to a file atomically enough for CLI output; DataError naming the path on failure.
 void write_file(const std::string& path, const std::string& bytes);
 /// For deep detectors: prints per-epoch progress to stderr (a bar with loss and rows/s on a TTY, plain lines

@@ -1,12 +1,14 @@
 // train, save, load, export, list, delete, score: the model store from the command line (issue 4 §7).
 // The store is --store DIR, default $NOMALY_STORE or ./nomaly-store. Detector records live in the store
 // (StoreDetectorRepository), so each command may run in a new process.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/report.hpp"
@@ -54,24 +56,48 @@ std::string label_column_for(const std::string& path, const std::string& given, 
   return "";
 }
 
-/// Picks the model's feature columns by name when the data has them all (any order); otherwise keeps it.
-Dataset align_columns(Dataset data, const std::vector<std::string>& names) {
+/// Matches the CSV's columns to the model's features (scoring must never silently use the wrong columns).
+///  - The model records no names, or the header equals them: the data is used as it is.
+///  - The header holds every model feature: they are selected and reordered by name (extra columns ignored).
+///  - Otherwise DataError naming the missing features, except when `positional` is set, the CSV has exactly
+///    the model's width and none of its header names is a model feature name (a renamed header, not a
+///    partly matching one): then the columns are taken in order.
+Dataset align_columns(Dataset data, const std::vector<std::string>& names, bool positional, const std::string& file) {
   if (names.empty() || names == data.feature_names) return data;
   std::vector<std::size_t> idx;
+  std::vector<std::string> missing;
   for (const auto& n : names) {
     const auto it = std::find(data.feature_names.begin(), data.feature_names.end(), n);
-    if (it == data.feature_names.end()) return data;  // let the scorer report the width mismatch
-    idx.push_back(static_cast<std::size_t>(it - data.feature_names.begin()));
+    if (it == data.feature_names.end()) missing.push_back(n);
+    else idx.push_back(static_cast<std::size_t>(it - data.feature_names.begin()));
   }
-  Dataset out;
-  out.rows = data.rows;
-  out.cols = idx.size();
-  out.feature_names = names;
-  out.labels = data.labels;
-  out.X.resize(out.rows * out.cols);
-  for (std::size_t i = 0; i < out.rows; ++i)
-    for (std::size_t j = 0; j < out.cols; ++j) out.X[i * out.cols + j] = data.X[i * data.cols + idx[j]];
-  return out;
+  if (missing.empty()) {
+    Dataset out;
+    out.rows = data.rows;
+    out.cols = idx.size();
+    out.feature_names = names;
+    out.labels = data.labels;
+    out.X.resize(out.rows * out.cols);
+    for (std::size_t i = 0; i < out.rows; ++i)
+      for (std::size_t j = 0; j < out.cols; ++j) out.X[i * out.cols + j] = data.X[i * data.cols + idx[j]];
+    return out;
+  }
+  const bool none_match = idx.empty();
+  const bool same_width = data.cols == names.size();
+  if (positional && none_match && same_width) return data;
+  std::string list;
+  const std::size_t shown = std::min<std::size_t>(missing.size(), 10);
+  for (std::size_t k = 0; k < shown; ++k) list += (k ? ", " : "") + missing[k];
+  if (missing.size() > shown) list += ", ... (" + std::to_string(missing.size()) + " in all)";
+  std::string msg = file + ": missing feature column" + (missing.size() > 1 ? "s " : " ") + list +
+                    " (the model was trained on " + std::to_string(names.size()) + " named features; the CSV has " +
+                    std::to_string(data.cols) + " feature columns)";
+  if (positional)
+    msg += none_match ? "; --positional needs exactly " + std::to_string(names.size()) + " feature columns"
+                      : "; --positional applies only when no header name matches a model feature";
+  else if (none_match && same_width)
+    msg += "; pass --positional to score the columns in order";
+  throw DataError(msg);
 }
 
 // ---- train ---------------------------------------------------------------------------------------------
@@ -80,7 +106,11 @@ struct TrainOptions {
   std::vector<std::string> params;
 };
 
-void run_train(const TrainOptions& o, bool label_given) {
+void run_train(const TrainOptions& o, bool label_given, bool id_given) {
+  // An explicit --id (even "") must be valid; only an absent --id means "make a UUID". Checked before fitting.
+  if (id_given && o.id.empty())
+    throw ParameterError("--id is empty: give a detector id ([A-Za-z0-9_-]{1,64} or a UUID v4), or omit --id for a new UUID");
+  if (id_given) validate_detector_id(o.id);
   CsvOptions csv;
   csv.label_column = label_column_for(o.input, o.label_column, label_given);
   const Dataset data = read_csv(o.input, csv);
@@ -89,7 +119,6 @@ void run_train(const TrainOptions& o, bool label_given) {
   std::shared_ptr<Detector> det = create_detector(o.algorithm, params);
   attach_progress(*det);
   det->fit(data.view());
-  if (!o.id.empty()) validate_detector_id(o.id);
   DetectorEntity e = DetectorEntity::make(det, o.name, o.id);
   e.feature_names = data.feature_names;
   if (data.labels) {
@@ -115,15 +144,9 @@ void run_load(const std::string& store, const std::string& id, const std::string
   const auto t0 = std::chrono::steady_clock::now();
   const std::shared_ptr<Scorer> scorer = s.service->load_model(id, f);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const ModelInfo& i = scorer->info();
-  std::cout << "loaded " << i.detector_id << " (" << i.name << ")\n"
-            << "  algorithm    " << i.algorithm << "\n"
-            << "  format       " << i.format << (i.stub ? " (stub: served by the native model)" : "") << "\n"
-            << "  parameters   " << i.parameters.dump() << "\n"
-            << "  threshold    " << i.threshold << "\n"
-            << "  n_features   " << i.n_features << "\n"
-            << "  load time    " << load_s << " s\n";
+  // Everything that can fail (the store record, the check batch) runs before anything is printed.
   const auto entity = s.repo->find(id);
+  std::ostringstream check;
   if (entity && entity->model && entity->model->is_fitted() && !entity->model->reference_rows().empty()) {
     const Detector& det = *entity->model;
     const auto& ref = det.reference_rows();
@@ -136,15 +159,24 @@ void run_load(const std::string& store, const std::string& id, const std::string
       max_diff = std::max(max_diff, static_cast<double>(std::abs(r.scores[k] - native[k])));
       anomalies += static_cast<std::size_t>(r.labels[k]);
     }
-    std::cout << "  check batch  " << X.rows << " reference rows, " << anomalies << " anomalies, max |diff| vs native "
-              << max_diff << "\n";
+    check << "  check batch  " << X.rows << " reference rows, " << anomalies << " anomalies, max |diff| vs native "
+          << max_diff << "\n";
   }
+  const ModelInfo& i = scorer->info();
+  std::cout << "loaded " << i.detector_id << " (" << i.name << ")\n"
+            << "  algorithm    " << i.algorithm << "\n"
+            << "  format       " << i.format << (i.stub ? " (stub: served by the native model)" : "") << "\n"
+            << "  parameters   " << i.parameters.dump() << "\n"
+            << "  threshold    " << i.threshold << "\n"
+            << "  n_features   " << i.n_features << "\n"
+            << "  load time    " << load_s << " s\n"
+            << check.str();
 }
 
 // ---- score -------------------------------------------------------------------------------------------------
 struct ScoreOptions {
   std::string store = default_store(), target, input, label_column = "label", scores_out, format;
-  bool json_out = false;
+  bool json_out = false, positional = false;
   std::size_t batch_size = 0;
   int threads = 0;
 };
@@ -161,9 +193,9 @@ void run_score(const ScoreOptions& o, bool label_given) {
     if (!o.format.empty()) {
       f = parse_format(o.format);
     } else {
-      const auto listed = s.service->list_saved_models();
-      const auto it = listed.find(o.target);
-      if (it != listed.end() && it->second.value("model_file", std::string()) == "model.onnx") f = Format::Onnx;
+      // Only this id's metadata is read: a damaged unrelated entry must not warn on every call.
+      const auto meta = s.service->saved_metadata(o.target);
+      if (meta && meta->value("model_file", std::string()) == "model.onnx") f = Format::Onnx;
     }
     scorer = s.service->load_model(o.target, f, ox);
   } else {
@@ -171,7 +203,7 @@ void run_score(const ScoreOptions& o, bool label_given) {
   }
   CsvOptions csv;
   csv.label_column = label_column_for(o.input, o.label_column, label_given);
-  const Dataset data = align_columns(read_csv(o.input, csv), scorer->info().feature_names);
+  const Dataset data = align_columns(read_csv(o.input, csv), scorer->info().feature_names, o.positional, o.input);
   const auto t0 = std::chrono::steady_clock::now();
   const ScoreResult r = scorer->score(data.view(), o.batch_size);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -184,6 +216,23 @@ void run_score(const ScoreOptions& o, bool label_given) {
   if (scorer->info().stub) rep.extra["stub"] = true;
   if (!scorer->info().detector_id.empty()) rep.extra["detector_id"] = scorer->info().detector_id;
   print_report(rep, o.json_out);
+}
+
+/// A whole number >= 0. CLI11 would otherwise wrap "-3" into a huge size_t; 0 keeps its meaning (`zero`).
+CLI::Validator non_negative_int(const std::string& zero) {
+  return CLI::Validator(
+      [zero](std::string& v) -> std::string {
+        long long n = 0;
+        std::size_t used = 0;
+        try {
+          n = std::stoll(v, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != v.size() || v.empty() || n < 0) return "must be a whole number >= 0 (0 = " + zero + "), got '" + v + "'";
+        return "";
+      },
+      "INT>=0");
 }
 
 void add_store_option(CLI::App* cmd, std::string& store) {
@@ -204,8 +253,8 @@ void add_store_commands(CLI::App& app) {
     c->add_option("--param,-p", o->params, "Parameter key=value (repeatable)");
     c->add_option("--contamination", o->contamination, "\"auto\" or a number in (0, 0.5]");
     c->add_option("--name", o->name, "Detector name (default: the algorithm)");
-    c->add_option("--id", o->id, "Detector id, [A-Za-z0-9_-]{1,64} (default: a new UUID v4)");
-    c->callback([o, lc] { run_train(*o, lc->count() > 0); });
+    auto* idopt = c->add_option("--id", o->id, "Detector id, [A-Za-z0-9_-]{1,64} (default: a new UUID v4)");
+    c->callback([o, lc, idopt] { run_train(*o, lc->count() > 0, idopt->count() > 0); });
   }
   // save
   {
@@ -308,8 +357,11 @@ void add_store_commands(CLI::App& app) {
     c->add_option("--format,-f", o->format, "For a stored id: native | onnx (default: the last saved format)");
     c->add_option("--scores-out", o->scores_out, "Write score,label CSV here");
     c->add_flag("--json", o->json_out, "Print one JSON object");
-    c->add_option("--batch-size", o->batch_size, "Rows per ONNX Runtime run (0 = all)");
-    c->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0 = all cores)");
+    c->add_option("--batch-size", o->batch_size, "Rows per ONNX Runtime run (0 = all)")->check(non_negative_int("all rows"));
+    c->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0 = all cores)")->check(non_negative_int("all cores"));
+    c->add_flag("--positional", o->positional,
+                "Score the CSV's columns in order when none of its header names match the model's features "
+                "(it must have exactly the model's width)");
     c->callback([o, lc] { run_score(*o, lc->count() > 0); });
   }
 }

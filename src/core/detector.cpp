@@ -73,12 +73,22 @@ void Detector::fit(MatrixView X) {
     throw Error(algorithm_ + ": internal error: training scores size", ExitCode::ModelError);
   const double t = c.is_string() ? auto_threshold(train) : percentile(train, 100.0 * (1.0 - c.get<double>()));
   threshold_ = static_cast<float>(t);
+  // A degenerate fit (e.g. OCSVM with nu=1) must fail here, not ship a model that scores inf or NaN.
+  for (std::size_t i = 0; i < train.size(); ++i)
+    if (!std::isfinite(train[i]))
+      throw DataError(algorithm_ + ": fit produced a non-finite training score at row " + std::to_string(i + 1) +
+                      " (degenerate parameters for this data?)");
+  if (!std::isfinite(threshold_))
+    throw DataError(algorithm_ + ": fit produced a non-finite decision threshold (degenerate parameters for this data?)");
 
   // Keep a few training rows for golden vectors: the 8 most anomalous, then the earliest rows.
   std::vector<float> ranked = train;
   if (ranked.empty()) {
     ranked.resize(std::min<std::size_t>(X.rows, kReferenceScan));
     score_impl(X.slice(0, ranked.size()), ranked.data());
+    for (std::size_t i = 0; i < ranked.size(); ++i)
+      if (!std::isfinite(ranked[i]))
+        throw DataError(algorithm_ + ": fit produced a non-finite score at training row " + std::to_string(i + 1));
   }
   std::vector<std::size_t> order(ranked.size());
   std::iota(order.begin(), order.end(), 0);

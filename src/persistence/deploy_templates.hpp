@@ -12,18 +12,30 @@ inline constexpr const char* kDeployPy = R"PY(#!/usr/bin/env python3
                                                       golden/expected.csv (exit 0 when they agree)
 
 The CSV needs a header; the model's feature columns are picked by name (config.json "input"), other
-columns (e.g. a label) are ignored. Scores: higher = more anomalous; label 1 = anomaly.
+columns (e.g. a label) are ignored. Fields may be double-quoted (RFC 4180); a UTF-8 BOM and CRLF line
+ends are accepted. Every feature cell must be a finite float32 number: empty, non-numeric, NaN/inf and
+out-of-range cells, ragged rows, an empty file or a header without rows are rejected with the line and
+column at fault. Scores: higher = more anomalous; label 1 = anomaly.
+
+Exit codes: 0 ok, 1 --check mismatch or runtime failure, 2 usage / stub bundle, 3 bad input data.
 """
 import argparse
 import csv
 import json
+import math
 import os
+import re
+import struct
 import sys
-
-import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOLERANCE = 1e-5  # max |diff| / max(1, |expected|)
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
+NON_FINITE = re.compile(r"[+-]?(nan|inf|infinity)\Z", re.IGNORECASE)
+
+
+class DataError(Exception):
+    """Bad input data (exit code 3)."""
 
 
 def load_config():
@@ -31,25 +43,71 @@ def load_config():
         return json.load(f)
 
 
+def read_records(path):
+    """[(line, fields)] of the CSV; line is where the record starts (1-based)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, strict=True, skipinitialspace=True)
+            records, line = [], 1
+            for fields in reader:
+                records.append((line, fields))
+                line = reader.line_num + 1
+    except csv.Error as e:
+        raise DataError(f"{path}:{reader.line_num}: malformed CSV ({e})") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+    while records and not records[-1][1]:
+        records.pop()  # trailing blank lines
+    return records
+
+
+def parse_cell(path, line, col, name, cell):
+    s = cell.strip(" \t")
+    where = f"{path}:{line}:{col}: column '{name}'"
+    if not s:
+        raise DataError(f"{where}: empty cell (missing values are not supported)")
+    if NON_FINITE.match(s):
+        raise DataError(f"{where}: non-finite value \"{s}\" (NaN and inf are rejected)")
+    if not NUMBER.match(s):
+        raise DataError(f"{where}: non-numeric value \"{s}\"")
+    v = float(s)
+    try:
+        if not math.isfinite(v):
+            raise OverflowError
+        struct.pack("<f", v)  # raises when v rounds to infinity in float32
+    except OverflowError:
+        raise DataError(f"{where}: value \"{s}\" overflows float32 (non-finite values are rejected)") from None
+    return v
+
+
 def read_features(path, feature_names):
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        sys.exit(f"{path}: empty file")
-    header = [h.strip() for h in rows[0]]
+    """Rows of the model's feature columns (lists of floats), validated."""
+    records = read_records(path)
+    if not records:
+        raise DataError(f"{path}: empty file (expected a header row and data rows)")
+    header = [h.strip(" \t") for h in records[0][1]]
     missing = [n for n in feature_names if n not in header]
     if missing:
-        sys.exit(f"{path}: missing feature columns {missing}")
+        raise DataError(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    if len(records) == 1:
+        raise DataError(f"{path}: the header has no data rows")
     idx = [header.index(n) for n in feature_names]
-    data = [[float(r[i]) for i in idx] for r in rows[1:] if r]
-    return np.asarray(data, dtype=np.float32).reshape(-1, len(feature_names))
+    data = []
+    for line, r in records[1:]:
+        if not r:
+            raise DataError(f"{path}:{line}: blank line between data rows")
+        if len(r) != len(header):
+            raise DataError(f"{path}:{line}: expected {len(header)} fields (as in the header), found {len(r)}")
+        data.append([parse_cell(path, line, i + 1, header[i], r[i]) for i in idx])
+    return data
 
 
 def read_expected(path):
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    return (np.asarray([float(r["score"]) for r in rows], dtype=np.float64),
-            np.asarray([int(r["label"]) for r in rows], dtype=np.int64))
+    return [float(r["score"]) for r in rows], [int(r["label"]) for r in rows]
 
 
 def main():
@@ -63,20 +121,28 @@ def main():
         print("This bundle holds a native nomaly model (no ONNX converter for "
               f"{config.get('algorithm')}); score it with: nomaly score {HERE} --input FILE", file=sys.stderr)
         return 2
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(os.path.join(HERE, config["model_file"]), providers=["CPUExecutionProvider"])
     names = config["input"]["feature_names"]
-    out_names = [o["name"] for o in config["outputs"]]
     path = os.path.join(HERE, config["golden"]["input"]) if args.check else args.input
     if not path:
         parser.error("give an input CSV or --check")
-    X = read_features(path, names)
+    try:
+        rows = read_features(path, names)  # validated before the runtime is even imported
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    import numpy as np
+    import onnxruntime as ort
+
+    X = np.asarray(rows, dtype=np.float32).reshape(-1, len(names))
+    session = ort.InferenceSession(os.path.join(HERE, config["model_file"]), providers=["CPUExecutionProvider"])
+    out_names = [o["name"] for o in config["outputs"]]
     scores, labels = session.run(out_names, {config["input"]["name"]: X})
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     if args.check:
         expected, expected_labels = read_expected(os.path.join(HERE, config["golden"]["expected"]))
+        expected = np.asarray(expected, dtype=np.float64)
+        expected_labels = np.asarray(expected_labels, dtype=np.int64)
         diff = np.abs(scores - expected)
         rel = float(np.max(diff / np.maximum(1.0, np.abs(expected)))) if len(diff) else 0.0
         print(f"rows {len(expected)}  max |diff| {float(np.max(diff)) if len(diff) else 0.0:.3e}  "
@@ -102,7 +168,12 @@ inline constexpr const char* kDeployMjs = R"JS(// Score a CSV with this nomaly e
 //   node deploy.mjs --check                           re-scores golden/input.csv against golden/expected.csv
 //
 // Install the runtime with `npm install onnxruntime-node`. The CSV needs a header; feature columns are
-// picked by name (config.json "input"). Scores: higher = more anomalous; label 1 = anomaly.
+// picked by name (config.json "input"). Fields may be double-quoted (RFC 4180, "" inside quotes is a
+// quote); a UTF-8 BOM and CRLF line ends are accepted. Every feature cell must be a finite float32
+// number: empty, non-numeric, NaN/inf and out-of-range cells, ragged rows, an empty file or a header
+// without rows are rejected with the line and column at fault. Scores: higher = more anomalous; label 1 = anomaly.
+//
+// Exit codes: 0 ok, 1 --check mismatch or runtime failure, 2 usage / stub bundle, 3 bad input data.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -111,22 +182,96 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TOLERANCE = 1e-5; // max |diff| / max(1, |expected|)
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
+class DataError extends Error {}
+class UsageError extends Error {}
+
+const isBlank = (c) => c === ' ' || c === '\t';
+const trimBlanks = (s) => s.replace(/^[ \t]+|[ \t]+$/g, '');
+
+// RFC 4180 records as [{ line, fields }]; `line` is where the record starts (1-based). Blanks around
+// unquoted fields are dropped; quoted fields keep their content verbatim. Trailing blank lines are dropped.
 function parseCsv(path) {
-  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
-  const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
-  return { header: lines[0].split(',').map((h) => h.trim()), rows: lines.slice(1).map((l) => l.split(',')) };
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new DataError(`${path}: cannot read (${e.code || e.message})`);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const records = [];
+  let fields = [], field = '', quoted = false, wasQuoted = false, closed = false;
+  let line = 1, start = 1;
+  const endField = () => {
+    fields.push(wasQuoted ? field : trimBlanks(field));
+    field = ''; wasQuoted = false; closed = false;
+  };
+  const endRecord = () => {
+    const blank = fields.length === 0 && !wasQuoted && trimBlanks(field) === '';
+    endField();
+    records.push({ line: start, fields: blank ? [] : fields });
+    fields = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"') {
+        if (text[i + 1] === '"') { field += '"'; i++; } else { quoted = false; closed = true; }
+      } else {
+        if (c === '\n') line++;
+        field += c;
+      }
+    } else if (c === ',') {
+      endField();
+    } else if (c === '\r' || c === '\n') {
+      endRecord();
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      line++;
+      start = line;
+    } else if (closed) {
+      if (!isBlank(c)) throw new DataError(`${path}:${line}:${fields.length + 1}: text after a closing quote`);
+    } else if (c === '"') {
+      if (trimBlanks(field) !== '') throw new DataError(`${path}:${line}:${fields.length + 1}: quote inside an unquoted field`);
+      quoted = true; wasQuoted = true; field = '';
+    } else {
+      field += c;
+    }
+  }
+  if (quoted) throw new DataError(`${path}:${start}: unterminated quoted field`);
+  if (field !== '' || wasQuoted || fields.length > 0) endRecord();
+  while (records.length && records[records.length - 1].fields.length === 0) records.pop();
+  return records;
+}
+
+function parseCell(path, line, col, name, cell) {
+  const s = trimBlanks(cell);
+  const where = `${path}:${line}:${col}: column '${name}'`;
+  if (s === '') throw new DataError(`${where}: empty cell (missing values are not supported)`);
+  if (NON_FINITE.test(s)) throw new DataError(`${where}: non-finite value "${s}" (NaN and inf are rejected)`);
+  if (!NUMBER.test(s)) throw new DataError(`${where}: non-numeric value "${s}"`);
+  const v = Math.fround(Number(s));
+  if (!Number.isFinite(v)) throw new DataError(`${where}: value "${s}" overflows float32 (non-finite values are rejected)`);
+  return v;
 }
 
 function readFeatures(path, names) {
-  const { header, rows } = parseCsv(path);
-  const idx = names.map((n) => {
-    const i = header.indexOf(n);
-    if (i < 0) throw new Error(`${path}: missing feature column ${n}`);
-    return i;
-  });
+  const records = parseCsv(path);
+  if (records.length === 0) throw new DataError(`${path}: empty file (expected a header row and data rows)`);
+  const header = records[0].fields.map(trimBlanks);
+  const missing = names.filter((n) => !header.includes(n));
+  if (missing.length) throw new DataError(`${path}: missing feature column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  if (records.length === 1) throw new DataError(`${path}: the header has no data rows`);
+  const idx = names.map((n) => header.indexOf(n));
+  const rows = records.slice(1);
   const data = new Float32Array(rows.length * names.length);
-  rows.forEach((r, i) => idx.forEach((c, j) => { data[i * names.length + j] = Number(r[c]); }));
+  rows.forEach(({ line, fields }, i) => {
+    if (fields.length === 0) throw new DataError(`${path}:${line}: blank line between data rows`);
+    if (fields.length !== header.length)
+      throw new DataError(`${path}:${line}: expected ${header.length} fields (as in the header), found ${fields.length}`);
+    idx.forEach((c, j) => { data[i * names.length + j] = parseCell(path, line, c + 1, header[c], fields[c]); });
+  });
   return { data, n: rows.length };
 }
 
@@ -138,21 +283,22 @@ async function main() {
                   `score it with: nomaly score ${HERE} --input FILE`);
     return 2;
   }
-  const ort = require('onnxruntime-node');
   const check = args.includes('--check');
   const outIdx = args.indexOf('--output');
   const output = outIdx >= 0 ? args[outIdx + 1] : null;
-  const input = check ? join(HERE, config.golden.input) : args.find((a, i) => !a.startsWith('--') && i !== outIdx + 1);
-  if (!input) throw new Error('usage: node deploy.mjs input.csv [--output F] | --check');
+  if (outIdx >= 0 && !output) throw new UsageError('--output needs a file name');
+  const input = check ? join(HERE, config.golden.input) : args.find((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+  if (!input) throw new UsageError('usage: node deploy.mjs input.csv [--output F] | --check');
   const names = config.input.feature_names;
-  const { data, n } = readFeatures(input, names);
+  const { data, n } = readFeatures(input, names); // validated before the runtime is loaded
+  const ort = require('onnxruntime-node');
   const session = await ort.InferenceSession.create(join(HERE, config.model_file));
   const feeds = { [config.input.name]: new ort.Tensor('float32', data, [n, names.length]) };
   const result = await session.run(feeds);
   const scores = Array.from(result[config.outputs[0].name].data, Number);
   const labels = Array.from(result[config.outputs[1].name].data, Number);
   if (check) {
-    const { rows } = parseCsv(join(HERE, config.golden.expected));
+    const rows = parseCsv(join(HERE, config.golden.expected)).slice(1).map((r) => r.fields);
     let maxDiff = 0, maxRel = 0, mismatches = 0;
     rows.forEach((r, i) => {
       const e = Number(r[0]);
@@ -172,7 +318,10 @@ async function main() {
   return 0;
 }
 
-main().then((code) => { process.exitCode = code; }, (err) => { console.error(`error: ${err.message}`); process.exitCode = 1; });
+main().then((code) => { process.exitCode = code; }, (err) => {
+  console.error(`error: ${err.message}`);
+  process.exitCode = err instanceof DataError ? 3 : err instanceof UsageError ? 2 : 1;
+});
 )JS";
 
 }  // namespace nomaly::detail

@@ -1,5 +1,7 @@
 #include "nomaly/persistence/repository.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "nomaly/errors.hpp"
@@ -72,7 +74,30 @@ std::optional<DetectorEntity> StoreDetectorRepository::find(const std::string& i
   const fs::path path = record_path(id);
   const fs::path unfitted = root_ / kRecordDir / (id + kUnfittedExt);
   std::lock_guard lock(mu_);
-  if (fs::exists(path)) return read_native_file(path);
+  if (fs::exists(path)) {
+    try {
+      return read_native_file(path);
+    } catch (const CorruptModel& ex) {
+      // The service's saved native model holds the same entity and is verified by its own checksum.
+      const fs::path saved = root_ / id / "model.nomaly";
+      const std::string recover = "re-run `nomaly train --id " + id + "` to replace it, or `nomaly delete " + id +
+                                  "` to remove the detector (or delete " + path.string() + ")";
+      if (fs::is_regular_file(saved) && !fs::is_symlink(saved)) {
+        try {
+          DetectorEntity e = read_native_file(saved);
+          if (e.id == id) {
+            spdlog::warn("damaged detector record {} ({}); using the saved model {} instead. To repair the record, {}",
+                         path.string(), ex.what(), saved.string(), recover);
+            return e;
+          }
+        } catch (const Error&) {
+          // fall through: report the damaged record itself
+        }
+      }
+      throw CorruptModel("damaged detector record " + path.string() + " (" + ex.what() + ") and no intact saved model at " +
+                         saved.string() + "; " + recover);
+    }
+  }
   if (fs::exists(unfitted)) {
     json j;
     try {

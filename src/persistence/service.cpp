@@ -140,19 +140,25 @@ DetectorEntity ModelPersistenceService::fitted_entity(const std::string& id) con
 
 fs::path ModelPersistenceService::save_model(const std::string& id, Format format, const json& metadata,
                                              const SaveOptions& options) {
-  const DetectorEntity e = fitted_entity(id);
-  if (format != Format::Native && format != Format::Onnx) format_name(format);  // throws UnknownFormat
-  if (format == Format::Onnx) require_deep_learning();
-  if (!metadata.is_null() && !metadata.is_object()) throw ParameterError("save_model: metadata must be a JSON object");
-  const auto mu = id_mutex(id);
-  std::lock_guard lock(*mu);
-  return save_locked(e, format, metadata, options);
+  return save_entity(fitted_entity(id), format, metadata, options);
 }
 
 fs::path ModelPersistenceService::save_model(const std::string& id, const std::string& format, const json& metadata,
                                              const SaveOptions& options) {
-  fitted_entity(id);  // the id and is_fitted are checked before the format name
-  return save_model(id, parse_format(format), metadata, options);
+  // The id and is_fitted are checked before the format name; the entity is read once (a damaged record
+  // served from the saved model warns once).
+  DetectorEntity e = fitted_entity(id);
+  return save_entity(e, parse_format(format), metadata, options);
+}
+
+fs::path ModelPersistenceService::save_entity(const DetectorEntity& e, Format format, const json& metadata,
+                                              const SaveOptions& options) {
+  if (format != Format::Native && format != Format::Onnx) format_name(format);  // throws UnknownFormat
+  if (format == Format::Onnx) require_deep_learning();
+  if (!metadata.is_null() && !metadata.is_object()) throw ParameterError("save_model: metadata must be a JSON object");
+  const auto mu = id_mutex(e.id);
+  std::lock_guard lock(*mu);
+  return save_locked(e, format, metadata, options);
 }
 
 fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format format, const json& caller_meta,
@@ -354,6 +360,15 @@ std::map<std::string, json> ModelPersistenceService::list_saved_models() const {
     }
   }
   return out;
+}
+
+std::optional<json> ModelPersistenceService::saved_metadata(const std::string& id) const {
+  validate_detector_id(id);
+  const fs::path dir = root_ / id;
+  if (!fs::is_directory(dir)) return std::nullopt;
+  DirLock lock(dir, DirLock::Mode::Shared);
+  if (!lock.locked() || !fs::exists(dir / kMetadataFile)) return std::nullopt;
+  return read_metadata(dir / kMetadataFile);
 }
 
 bool ModelPersistenceService::delete_model(const std::string& id) {

@@ -32,7 +32,7 @@
 //       corner of the data; it is the authors' own preprocessing of ODDS tabular data (Ruff et al., Deep
 //       SAD, ICLR 2020, code lukasruff/Deep-SAD-PyTorch: StandardScaler then MinMaxScaler, which per
 //       feature is the same affine map as MinMaxScaler alone). Same sets, same seeds: cardio 0.66,
-//       thyroid 0.72, wbc 0.79.
+//       thyroid 0.72, wbc 0.78.
 //    Caveat: Deep SVDD is a one-class method (the paper trains on normal data only); fitted on contaminated
 //    data it also pulls the outliers towards c, so on ODDS cardio/thyroid/wbc it stays below the
 //    AutoEncoder (docs/benchmarks.md). The AutoEncoder is the robust choice there.

@@ -45,6 +45,12 @@ class InMemoryDetectorRepository final : public DetectorRepository {
 /// whose payload holds the entity and, when fitted, the complete detector state. Writes are atomic
 /// (temp file, fsync, rename), so a reader in another process sees the old or the new record, never a
 /// part. The `.detectors` folder starts with a dot, so it can never collide with a detector id.
+///
+/// Damaged records: find() throws CorruptModel naming the record file and how to recover, unless the
+/// service's saved native model `<root>/<id>/model.nomaly` is intact (its own SHA-256 envelope verifies):
+/// then that entity is returned instead, with a warning naming the damaged record. The fallback may be
+/// older than the record (a record updated after the last native save); a later save() of the entity
+/// rewrites the record. A damaged record never blocks `remove`.
 class StoreDetectorRepository final : public DetectorRepository {
  public:
   explicit StoreDetectorRepository(std::filesystem::path root);

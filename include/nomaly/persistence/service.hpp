@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "nomaly/params.hpp"
@@ -103,6 +104,11 @@ class ModelPersistenceService {
   /// metadata.json are skipped with a warning).
   std::map<std::string, json> list_saved_models() const;
 
+  /// The content of <root>/<id>/metadata.json for one id, or nullopt when nothing is saved for it. Reads
+  /// only that entry, so damaged unrelated entries are neither read nor reported. InvalidDetectorId;
+  /// CorruptModel naming the file when the metadata is damaged.
+  std::optional<json> saved_metadata(const std::string& detector_id) const;
+
   /// Removes <root>/<id> with everything in it; false when there was nothing saved.
   bool delete_model(const std::string& detector_id);
 
@@ -116,6 +122,7 @@ class ModelPersistenceService {
  private:
   DetectorEntity fitted_entity(const std::string& id) const;
   std::shared_ptr<std::mutex> id_mutex(const std::string& id) const;
+  std::filesystem::path save_entity(const DetectorEntity& e, Format format, const json& metadata, const SaveOptions& o);
   std::filesystem::path save_locked(const DetectorEntity& e, Format format, const json& metadata, const SaveOptions& o);
 
   std::shared_ptr<DetectorRepository> repo_;
