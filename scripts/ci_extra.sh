@@ -27,9 +27,10 @@ GTEST_SUBSET+=':Robustness*:CrashSafety*:*Concurrency*:DeepNoTorch*:DeepFlag*:De
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
   t0=$(date +%s)
   # -O1 -g1: ASan's recommended optimisation, line tables for symbolised reports, half the compile time
-  # of -O2 -g. Assertions stay on (no NDEBUG).
+  # of -O2 -g. Assertions stay on (no NDEBUG). Warnings are not errors here: GCC 12 reports false
+  # -Wmaybe-uninitialized inside <regex> under ASan; the normal build (make test) enforces -Werror.
   cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DNOMALY_SANITIZE=ON -DNOMALY_WITH_TORCH=OFF -DNOMALY_BUILD_BENCH=OFF "${LAUNCHER[@]}" >/dev/null
+    -DNOMALY_SANITIZE=ON -DNOMALY_WITH_TORCH=OFF -DNOMALY_BUILD_BENCH=OFF -DNOMALY_WERROR=OFF "${LAUNCHER[@]}" >/dev/null
   cmake --build "$BUILD" -j "$JOBS" --target nomaly_tests
   t1=$(date +%s)
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"

@@ -250,6 +250,7 @@ TEST_F(StoreCli, DamagedStoreRecordUsesTheSavedModelOrFailsBeforeAnyOutput) {
   EXPECT_NE(r.out.find("check batch  32 reference rows"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("max |diff| vs native 0"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("damaged detector record " + record.string()), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("damaged"), std::string::npos) << "warnings belong on stderr: " << r.out;
   r = nomaly("save " + s() + "dmg --format onnx");
   EXPECT_EQ(r.status, 0) << r.err;
   r = nomaly("export " + s() + "dmg '" + (tmp.path / "bundle").string() + "'");

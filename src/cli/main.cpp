@@ -1,10 +1,15 @@
 // nomaly CLI entry point. Exit codes: 0 ok, 2 usage, 3 bad data, 4 model error.
 #include <iostream>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.hpp"
 #include "nomaly/errors.hpp"
 
 int main(int argc, char** argv) {
+  // Log lines (warnings such as the stub fallback) go to stderr, so stdout stays clean for --json and pipes.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("nomaly"));
   CLI::App app{"nomaly: anomaly detection on tabular data, exported as real ONNX models.\n"
                "Exit codes: 0 ok, 2 usage, 3 bad data, 4 model error."};
   app.require_subcommand(1);
