@@ -11,7 +11,6 @@
 #include <mutex>
 #include <sstream>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
@@ -28,16 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// spdlog's default logger writes to stdout, which would mix warnings into `--json` output and printed
-/// paths; the store commands send log lines to stderr instead.
-void log_to_stderr() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    auto logger = std::make_shared<spdlog::logger>("nomaly", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-    logger->set_level(spdlog::default_logger()->level());
-    spdlog::set_default_logger(std::move(logger));
-  });
-}
 
 std::string default_store() {
   const char* env = std::getenv("NOMALY_STORE");
@@ -270,7 +259,6 @@ void add_store_commands(CLI::App& app) {
     c->add_option("--name", o->name, "Detector name (default: the algorithm)");
     auto* idopt = c->add_option("--id", o->id, "Detector id, [A-Za-z0-9_-]{1,64} (default: a new UUID v4)");
     c->callback([o, lc, idopt] {
-      log_to_stderr();
       run_train(*o, lc->count() > 0, idopt->count() > 0);
     });
   }
@@ -288,7 +276,6 @@ void add_store_commands(CLI::App& app) {
     c->add_flag("--strict-onnx", *strict, "Fail (OnnxExportError) instead of writing a stub when there is no ONNX converter");
     c->add_option("--meta", *meta, "Extra metadata key=value (repeatable)");
     c->callback([=] {
-      log_to_stderr();
       Store s(*store);
       SaveOptions so;
       so.strict_onnx = *strict;
@@ -305,7 +292,6 @@ void add_store_commands(CLI::App& app) {
     c->add_option("id", *id, "Detector id")->required();
     c->add_option("--format,-f", *format, "native | onnx");
     c->callback([=] {
-      log_to_stderr();
       run_load(*store, *id, *format);
     });
   }
@@ -321,7 +307,6 @@ void add_store_commands(CLI::App& app) {
     c->add_option("dir", *dir, "Export directory")->required();
     c->add_flag("--triton", *triton, "Also write a Triton model repository under triton/");
     c->callback([=] {
-      log_to_stderr();
       Store s(*store);
       ExportOptions eo;
       eo.triton = *triton;
@@ -338,7 +323,6 @@ void add_store_commands(CLI::App& app) {
     add_store_option(c, *store);
     c->add_flag("--json", *as_json, "Print one JSON object: id -> metadata");
     c->callback([=] {
-      log_to_stderr();
       Store s(*store);
       const auto models = s.service->list_saved_models();
       if (*as_json) {
@@ -363,7 +347,6 @@ void add_store_commands(CLI::App& app) {
     add_store_option(c, *store);
     c->add_option("id", *id, "Detector id")->required();
     c->callback([=] {
-      log_to_stderr();
       Store s(*store);
       const bool files = s.service->delete_model(*id);
       const bool record = s.repo->remove(*id);
@@ -388,7 +371,6 @@ void add_store_commands(CLI::App& app) {
                 "Score the CSV's columns in order when none of its header names match the model's features "
                 "(it must have exactly the model's width)");
     c->callback([o, lc] {
-      log_to_stderr();
       run_score(*o, lc->count() > 0);
     });
   }
