@@ -100,7 +100,8 @@ void run_quickstart(const std::string& path) {
   std::cout << "\ndeployment bundle in " << (root / "bundle").string() << "/:\n";
   for (const auto& [name, path] : files) std::cout << "  " << name << "\n";
   std::cout << "\nnext: nomaly score " << (root / "bundle").string() << " --input your.csv   |   "
-            << "node " << (root / "bundle" / "deploy.mjs").string() << " --check\n";
+            << "NODE_PATH=~/.cache/nomaly/node-ort/node_modules node " << (root / "bundle" / "deploy.mjs").string()
+            << " --check\n";
 }
 
 }  // namespace
