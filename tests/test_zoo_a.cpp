@@ -126,7 +126,7 @@ Dataset grid_data(std::size_t n, std::size_t d, unsigned seed) {
 }
 
 TEST(ZooANeighbors, TreeAndBruteForceEqualNaiveIncludingTies) {
-  for (std::size_t d : {3u, 24u}) {  // k-d tree (d <= 16) and GEMM brute force
+  for (std::size_t d : {3u, 12u, 24u, 48u}) {  // k-d tree, direct scan (d = 8-40), GEMM brute force (d > 40)
     const Dataset ds = grid_data(400, d, 7);
     detail::NeighborIndex index;
     index.build(ds.view());
@@ -142,7 +142,7 @@ TEST(ZooANeighbors, TreeAndBruteForceEqualNaiveIncludingTies) {
 }
 
 TEST(ZooANeighbors, ContinuousDataMatchesNaiveAndIgnoresThreads) {
-  for (std::size_t d : {5u, 40u}) {
+  for (std::size_t d : {5u, 10u, 40u, 64u}) {
     const Dataset ds = test::synthetic(600, d, 20, 3);
     const Dataset q = test::synthetic(50, d, 5, 4);
     detail::NeighborIndex index;
@@ -156,6 +156,25 @@ TEST(ZooANeighbors, ContinuousDataMatchesNaiveAndIgnoresThreads) {
     EXPECT_EQ(d1, want);
     EXPECT_EQ(i1, i2);
     EXPECT_EQ(d1, d2);
+  }
+}
+
+// Extreme scales: float32 squared differences underflow (1e-25) or overflow (1e25) in the float32 screening
+// of the scan and GEMM paths; the exact double re-ranking must still give the naive answer.
+TEST(ZooANeighbors, ExtremeScalesMatchNaive) {
+  for (float scale : {1e-25f, 1e25f}) {
+    for (std::size_t d : {10u, 48u}) {
+      Dataset ds = test::synthetic(300, d, 10, 5);
+      for (auto& x : ds.X) x *= scale;
+      detail::NeighborIndex index;
+      index.build(ds.view());
+      std::vector<double> dist, want;
+      std::vector<std::int32_t> idx, want_i;
+      index.query(ds.view(), 6, true, 1, dist, idx);
+      naive_knn(ds, ds.view(), 6, true, want, want_i);
+      EXPECT_EQ(idx, want_i) << "scale=" << scale << " d=" << d;
+      EXPECT_EQ(dist, want) << "scale=" << scale << " d=" << d;
+    }
   }
 }
 

@@ -5,9 +5,11 @@
 // neighbour set never depends on the search structure or the thread count, and an ONNX graph that ranks exact
 // float32 distances picks the same neighbours except on float32-level near-ties.
 //
-// Two exact strategies: a nanoflann k-d tree for low dimension (d <= 16) and, above that, brute force where
-// candidates come from a blocked float32 GEMM (|x|^2 - 2 x.y + |y|^2) and every row within a rigorous
-// rounding-error margin of the k-th candidate is re-ranked with exact double distances.
+// Three exact strategies, chosen by (n, d) as measured in neighbors.cpp: a nanoflann k-d tree for low
+// dimension; a direct float32 scan over a feature-major copy (d = 8-40, n moderate); and, above d = 40, brute
+// force where candidates come from a blocked float32 GEMM (|x|^2 - 2 x.y + |y|^2). Both brute-force paths
+// keep every row within a rigorous rounding-error margin of the k-th float32 candidate and re-rank those with
+// exact double distances, so all three return the same neighbours.
 #pragma once
 
 #include <cstddef>
