@@ -29,8 +29,9 @@ KnnGraph knn_subgraph(onnx_build::GraphBuilder& g, const std::string& x, const s
   const std::string Ym2t = g.initializer("train_rows_t_x_minus2", minus2_t, {di, ni});
   const std::string YY = g.initializer("train_sq_norms", yy, {ni});
 
-  const std::string xx = g.node("ReduceSumSquare", {x}, {Attr{"axes", std::vector<std::int64_t>{1}}, Attr{"keepdims", std::int64_t{1}}});
-  const std::string approx = g.node("Add", {g.node("Add", {g.node("MatMul", {x, Ym2t}), xx}), YY});
+  // |x|^2 is the same for every candidate of a row, so ranking by |y|^2 - 2 x.y picks the same ones: one Gemm
+  // (bias broadcast over rows) instead of MatMul and two full [N, n] Adds, which dominated the run time.
+  const std::string approx = g.node("Gemm", {x, Ym2t, YY});
   const std::string m_k = g.initializer_int64("n_candidates", {static_cast<std::int64_t>(m)}, {1});
   const auto cand = g.node_multi("TopK", {approx, m_k}, {"knn_candidate_sq_dist", "knn_candidate_index"},
                                  {Attr{"axis", std::int64_t{1}}, Attr{"largest", std::int64_t{0}}, Attr{"sorted", std::int64_t{1}}});

@@ -1,6 +1,6 @@
 // The exact k-nearest-neighbour subgraph shared by the LOF and KNN converters (convert_knn.cpp).
 //
-// Candidates: squared distances |x|^2 - 2 x.Y^T + |y|^2 (ReduceSumSquare + MatMul + Add) and TopK(largest=0) of
+// Candidates: |y|^2 - 2 x.Y^T, the squared distance less the per-row constant |x|^2 (one Gemm), and TopK(largest=0) of
 // m = min(n, 2k + 8) of them. Exact: the candidates' rows are gathered and their squared distances recomputed as
 // ReduceSumSquare(y - x), which is never negative and exact for coincident points, then TopK(k, largest=0) again
 // over the candidates re-sorted by training index (an int64 TopK), so exact ties go to the lower index.
