@@ -276,6 +276,30 @@ TEST_F(PersistenceExport, DeployMjsReproducesGoldenScoresWithOnnxruntimeNode) {
   }
 }
 
+// A stranger without the runtime gets one line naming what to install, not a traceback; --help is not an error.
+TEST_F(PersistenceExport, DeployScriptsNameAMissingRuntimeAndAnswerHelp) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const std::string golden = "'" + (dir / "golden/input.csv").string() + "'";
+  if (run("command -v python3").status == 0 && run("python3 -c 'import onnxruntime' 2>/dev/null").status != 0) {
+    const Cmd py = run("cd / && python3 '" + (dir / "deploy.py").string() + "' " + golden);
+    EXPECT_EQ(py.status, 1) << py.out;
+    EXPECT_NE(py.out.find("is not installed; deploy.py needs numpy and onnxruntime"), std::string::npos) << py.out;
+    EXPECT_EQ(py.out.find("Traceback"), std::string::npos) << py.out;
+  }
+  if (run("command -v node").status != 0) {
+    if (under_ci()) FAIL() << "node is not installed (CI=true)";
+    GTEST_SKIP() << "node is not installed";
+  }
+  const std::string js = "cd / && NODE_PATH= node '" + (dir / "deploy.mjs").string() + "' ";
+  const Cmd help = run(js + "--help");
+  EXPECT_EQ(help.status, 0) << help.out;
+  EXPECT_NE(help.out.find("usage: node deploy.mjs"), std::string::npos) << help.out;
+  const Cmd missing = run(js + golden);
+  EXPECT_EQ(missing.status, 1) << missing.out;
+  EXPECT_NE(missing.out.find("onnxruntime-node not found"), std::string::npos) << missing.out;
+}
+
 /// Bad inputs for the deploy scripts: file content -> the text the error must contain. The header is
 /// f0..f5 (the fixture's forest); every case must exit 3 before the runtime is used.
 std::vector<std::pair<std::string, std::string>> bad_deploy_inputs(const std::string& header, const std::string& row) {

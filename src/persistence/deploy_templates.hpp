@@ -130,8 +130,13 @@ def main():
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
-    import numpy as np
-    import onnxruntime as ort
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError as e:
+        print(f"error: {e.name or e} is not installed; deploy.py needs numpy and onnxruntime "
+              "(pip install numpy onnxruntime)", file=sys.stderr)
+        return 1
 
     X = np.asarray(rows, dtype=np.float32).reshape(-1, len(names))
     session = ort.InferenceSession(os.path.join(HERE, config["model_file"]), providers=["CPUExecutionProvider"])
@@ -283,15 +288,26 @@ async function main() {
                   `score it with: nomaly score ${HERE} --input FILE`);
     return 2;
   }
+  const usage = 'usage: node deploy.mjs input.csv [--output F] | --check';
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
   const check = args.includes('--check');
   const outIdx = args.indexOf('--output');
   const output = outIdx >= 0 ? args[outIdx + 1] : null;
   if (outIdx >= 0 && !output) throw new UsageError('--output needs a file name');
   const input = check ? join(HERE, config.golden.input) : args.find((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
-  if (!input) throw new UsageError('usage: node deploy.mjs input.csv [--output F] | --check');
+  if (!input) throw new UsageError(usage);
   const names = config.input.feature_names;
   const { data, n } = readFeatures(input, names); // validated before the runtime is loaded
-  const ort = require('onnxruntime-node');
+  let ort;
+  try {
+    ort = require('onnxruntime-node');
+  } catch (e) {
+    throw new Error('onnxruntime-node not found (npm install onnxruntime-node, or set NODE_PATH to a node_modules ' +
+                    `folder that has it): ${e.message.split('\n')[0]}`);
+  }
   const session = await ort.InferenceSession.create(join(HERE, config.model_file));
   const feeds = { [config.input.name]: new ort.Tensor('float32', data, [n, names.length]) };
   const result = await session.run(feeds);

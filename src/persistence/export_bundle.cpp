@@ -93,7 +93,7 @@ std::string readme(const DetectorEntity& e, const json& config, std::size_t d, s
     s << "## How to run it\n\n"
       << "Python (`pip install -r requirements.txt`):\n\n"
       << "    python3 deploy.py data.csv --output scores.csv\n    python3 deploy.py --check\n\n"
-      << "Node.js (`npm install onnxruntime-node`):\n\n"
+      << "Node.js (`npm install onnxruntime-node` here, or `NODE_PATH=/path/to/node_modules` where it is installed):\n\n"
       << "    node deploy.mjs data.csv --output scores.csv\n    node deploy.mjs --check\n\n"
       << "nomaly itself: `nomaly score <this directory> --input data.csv`.\n\n";
     if (triton) s << "A Triton model repository is in `triton/` (platform onnxruntime_onnx, dynamic batch dimension).\n\n";
