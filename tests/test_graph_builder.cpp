@@ -36,6 +36,21 @@ TEST(GraphBuilder, FinishSetsIrVersionAndOpsets) {
   EXPECT_EQ(m.graph().node(1).output(0), "y");
 }
 
+// A model above protobuf's 2 GiB limit (ECOD/COPOD fitted on millions of rows) must fail with a typed error that
+// says why, not serialize to an empty or truncated file.
+TEST(GraphBuilder, ModelsAboveTheProtobufLimitAreTypedErrors) {
+  EXPECT_NO_THROW(check_model_size(kMaxModelBytes, "ecod"));
+  try {
+    check_model_size(std::size_t{3} << 30, "ecod");
+    FAIL() << "a 3 GiB model must not pass";
+  } catch (const OnnxExportError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("ecod: the ONNX model would be 3072 MiB, above the 2047 MiB"), std::string::npos) << what;
+  }
+  EXPECT_THROW(check_model_size(101, "x", 100), OnnxExportError);
+  EXPECT_NO_THROW(check_model_size(100, "x", 100));
+}
+
 TEST(GraphBuilder, InitializersAreLittleEndianRawData) {
   auto g = small_graph();
   const ::onnx::ModelProto m = g.finish("small");

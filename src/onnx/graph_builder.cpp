@@ -221,8 +221,16 @@ std::string GraphBuilder::fresh(const std::string& prefix) { return impl_->fresh
   ml_opset->set_domain(kMlDomain);
   ml_opset->set_version(kOpsetOnnxMl);
 
+  check_model_size(model.ByteSizeLong(), context);
   check_model(model, context);
   return model;
+}
+
+void check_model_size(std::size_t bytes, const std::string& context, std::size_t limit) {
+  if (bytes <= limit) return;
+  const auto mib = [](std::size_t b) { return std::to_string(b / (1024 * 1024)); };
+  throw OnnxExportError(context + ": the ONNX model would be " + mib(bytes) + " MiB, above the " + mib(limit) +
+                        " MiB that protobuf can write as one file (fit on fewer rows, or keep the native format)");
 }
 
 void check_model(::onnx::ModelProto& model, const std::string& context) {

@@ -25,7 +25,7 @@ OnnxArtifact make_onnx_artifact(const DetectorEntity& e, bool strict) {
   OnnxArtifact a;
   try {
     ::onnx::ModelProto proto = export_onnx_model(*e.model, export_info(e));
-    a.bytes = proto.SerializeAsString();
+    if (!proto.SerializeToString(&a.bytes)) throw OnnxExportError(e.algorithm + ": could not serialize the ONNX model");
     a.ir_version = proto.ir_version();
     for (const auto& op : proto.opset_import()) {
       if (op.domain().empty() || op.domain() == "ai.onnx") a.opset = op.version();

@@ -4,6 +4,7 @@
 // onnx::checker::check_model and ONNX shape inference; failures throw OnnxExportError.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -82,5 +83,12 @@ class GraphBuilder {
 
 /// Runs onnx::checker::check_model and strict shape inference on a model; throws OnnxExportError naming `context`.
 void check_model(::onnx::ModelProto& model, const std::string& context);
+
+/// Protobuf cannot serialize (or parse) one message above 2 GiB - 1 bytes, so neither can ONNX in a single file.
+inline constexpr std::size_t kMaxModelBytes = 2147483647u;
+
+/// Throws OnnxExportError("<context>: the ONNX model would be N MiB, above ... 2 GiB ...") when bytes > limit.
+/// finish() calls it with the model's ByteSizeLong() before the checker (whose own size error is less clear).
+void check_model_size(std::size_t bytes, const std::string& context, std::size_t limit = kMaxModelBytes);
 
 }  // namespace nomaly::onnx_build
