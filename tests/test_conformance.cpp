@@ -34,6 +34,7 @@ json seeded_params(const std::string& name, int seed) {
   json p = json::object();
   if (has_param(info, "random_state")) p["random_state"] = seed;
   if (has_param(info, "epochs")) p["epochs"] = 2;
+  if (has_param(info, "pretrain_epochs")) p["pretrain_epochs"] = 2;
   return p;
 }
 

@@ -1,7 +1,7 @@
 // nomaly_accuracy: every registered detector on every shared data set (see accuracy_core.hpp).
 //   nomaly_accuracy --data-dir DIR --out runs.csv [--seeds 5] [--deep-seeds N] [--datasets a,b] [--algorithms x,y]
 // --deep-seeds (default: --seeds) caps the seeds of the libtorch networks, which take minutes per seed on the
-// wider sets (DeepSVDD trains 100 epochs, as PyOD).
+// wider sets (DeepSVDD pretrains and trains 150 + 150 epochs, the authors' setting).
 // Writes the long CSV (one line per run); bench/report.py aggregates it with scikit-learn's runs.
 #include <algorithm>
 #include <filesystem>

@@ -92,17 +92,19 @@ void attach_progress(Detector& detector) {
   auto* deep = dynamic_cast<DeepDetector*>(&detector);
   if (!deep) return;
   const bool tty = ::isatty(STDERR_FILENO) == 1;
-  deep->set_progress_callback([tty](int epoch, int epochs, double loss, double rows_per_s) {
+  deep->set_progress_callback([tty](const std::string& phase, int epoch, int epochs, double loss, double rows_per_s) {
     char line[160];
     if (tty) {
       constexpr int kWidth = 30;
       const int filled = epochs > 0 ? epoch * kWidth / epochs : kWidth;
       std::string bar(static_cast<std::size_t>(filled), '#');
       bar.resize(kWidth, '.');
-      std::snprintf(line, sizeof line, "\r[%s] epoch %d/%d  loss %.5f  %.0f rows/s", bar.c_str(), epoch, epochs, loss, rows_per_s);
+      std::snprintf(line, sizeof line, "\r[%s] %s epoch %d/%d  loss %.5f  %.0f rows/s", bar.c_str(), phase.c_str(), epoch,
+                    epochs, loss, rows_per_s);
       std::cerr << line << (epoch == epochs ? "\n" : "") << std::flush;
     } else {
-      std::snprintf(line, sizeof line, "epoch %d/%d loss %.6f rows/s %.0f", epoch, epochs, loss, rows_per_s);
+      std::snprintf(line, sizeof line, "%s epoch %d/%d loss %.6f rows/s %.0f", phase.c_str(), epoch, epochs, loss,
+                    rows_per_s);
       std::cerr << line << "\n";
     }
   });

@@ -82,6 +82,8 @@ struct LayerPlan {
   bool batch_norm = false;
   Act act = Act::Identity;
   bool dropout = false;  // after the activation, training only
+  bool bn_affine = true;
+  double bn_eps = 1e-5;
 };
 
 class MlpImpl : public torch::nn::Module {
@@ -91,7 +93,10 @@ class MlpImpl : public torch::nn::Module {
       const LayerPlan& p = plan_[i];
       linears_.push_back(register_module("linear" + std::to_string(i),
                                          torch::nn::Linear(torch::nn::LinearOptions(p.in, p.out).bias(p.bias))));
-      norms_.push_back(p.batch_norm ? register_module("norm" + std::to_string(i), torch::nn::BatchNorm1d(p.out))
+      norms_.push_back(p.batch_norm ? register_module("norm" + std::to_string(i),
+                                                      torch::nn::BatchNorm1d(torch::nn::BatchNormOptions(p.out)
+                                                                                 .affine(p.bn_affine)
+                                                                                 .eps(p.bn_eps)))
                                     : torch::nn::BatchNorm1d(nullptr));
     }
   }
@@ -131,6 +136,8 @@ struct Config {
   std::optional<std::uint64_t> seed;
   bool batch_norm = false;
   double weight_decay = 0.0;
+  int pretrain_epochs = 0;            // Deep SVDD only
+  double pretrain_weight_decay = 0.0;  // Deep SVDD only
 };
 
 [[noreturn]] void bad(const std::string& name, const std::string& rule, const json& v) {
@@ -166,6 +173,16 @@ Config read_config(const json& p, const std::string& weight_decay_name) {
   c.weight_decay = param_float(p, weight_decay_name);
   if (!(c.weight_decay >= 0.0) || !std::isfinite(c.weight_decay))
     bad(weight_decay_name, "a finite number >= 0", p.at(weight_decay_name));
+  if (p.contains("pretrain_epochs")) {
+    const std::int64_t e = param_int(p, "pretrain_epochs");
+    if (e < 0 || e > 1000000) bad("pretrain_epochs", "an integer in [0, 1000000]", p.at("pretrain_epochs"));
+    c.pretrain_epochs = static_cast<int>(e);
+  }
+  if (p.contains("pretrain_weight_decay")) {
+    c.pretrain_weight_decay = param_float(p, "pretrain_weight_decay");
+    if (!(c.pretrain_weight_decay >= 0.0) || !std::isfinite(c.pretrain_weight_decay))
+      bad("pretrain_weight_decay", "a finite number >= 0", p.at("pretrain_weight_decay"));
+  }
   return c;
 }
 
@@ -190,8 +207,9 @@ class TorchDetector : public DeepDetector {
       if (plan[i].bias) l.bias = to_vector(net_->linear(i)->bias);
       if (plan[i].batch_norm) {
         const auto& bn = net_->norm(i);
-        l.bn_gamma = to_vector(bn->weight);
-        l.bn_beta = to_vector(bn->bias);
+        const auto out = static_cast<std::size_t>(plan[i].out);
+        l.bn_gamma = plan[i].bn_affine ? to_vector(bn->weight) : std::vector<float>(out, 1.0f);
+        l.bn_beta = plan[i].bn_affine ? to_vector(bn->bias) : std::vector<float>(out, 0.0f);
         l.bn_running_mean = to_vector(bn->running_mean);
         l.bn_running_var = to_vector(bn->running_var);
         l.bn_eps = bn->options.eps();
@@ -214,10 +232,13 @@ class TorchDetector : public DeepDetector {
   /// Runs once before training on the standardised data, network in eval mode (Deep SVDD: the centre).
   virtual void before_training(const torch::Tensor&) {}
   virtual torch::Tensor batch_loss(const torch::Tensor& out, const torch::Tensor& z) const = 0;
-  /// `epochs` passes over shuffled mini-batches of Z, minimising loss(batch) with Adam over `params`; every
-  /// epoch goes to the progress callback.
+  /// Runs first on the standardised data, network in train mode (Deep SVDD: autoencoder pretraining).
+  virtual void pretrain(const torch::Tensor&, std::mt19937_64&) {}
+  /// `epochs` passes over shuffled mini-batches of Z, minimising loss(batch) with Adam over `params`; with
+  /// every epoch goes to the progress callback under `phase` (and to the loss history when it is "train").
   void train_loop(const torch::Tensor& Z, const std::vector<torch::Tensor>& params, double weight_decay, int epochs,
-                  std::mt19937_64& rng, const std::function<torch::Tensor(const torch::Tensor&)>& loss_of) {
+                  std::mt19937_64& rng, const std::function<torch::Tensor(const torch::Tensor&)>& loss_of,
+                  const std::string& phase = "train") {
     torch::optim::Adam optimizer(params, torch::optim::AdamOptions(cfg_.lr).weight_decay(weight_decay));
     const auto n = static_cast<std::size_t>(Z.size(0));
     const auto batch = static_cast<std::size_t>(cfg_.batch_size);
@@ -243,7 +264,7 @@ class TorchDetector : public DeepDetector {
         b = e;
       }
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      report_epoch(epoch + 1, epochs, total / static_cast<double>(batches),
+      report_epoch(phase, epoch + 1, epochs, total / static_cast<double>(batches),
                    secs > 0.0 ? static_cast<double>(n) / secs : 0.0);
     }
   }
@@ -263,6 +284,8 @@ class TorchDetector : public DeepDetector {
     const torch::Tensor Z = standardized(X);
     net_ = Mlp(make_plan(static_cast<std::int64_t>(X.cols)), cfg_.dropout);
     center_ = torch::Tensor();
+    net_->train();
+    pretrain(Z, rng);
     net_->eval();
     {
       torch::NoGradGuard no_grad;
@@ -431,7 +454,12 @@ class DeepSVDD final : public TorchDetector {
 
  protected:
   static constexpr double kEps = 0.1;
+  // The authors' Linear_BN_leakyReLU block: BatchNorm1d(eps=1e-4, affine=False), no learnable shift.
+  static constexpr double kBnEps = 1e-4;
 
+  // Encoder phi: d -> hidden..., bias-free, activation after every layer (PyOD), batch norm without affine
+  // parameters before each activation when batch_norm is on (the authors' MLP), dropout only between inner
+  // hidden layers (PyOD).
   std::vector<LayerPlan> make_plan(std::int64_t d) const override {
     const Config& c = cfg();
     std::vector<LayerPlan> plan;
@@ -439,17 +467,41 @@ class DeepSVDD final : public TorchDetector {
     const std::size_t k = c.hidden.size();
     for (std::size_t i = 0; i < k; ++i) {
       // Bias terms would let the network map everything onto c (Ruff et al., Proposition 2).
-      plan.push_back({last, c.hidden[i], false, false, c.act, i >= 1 && i + 2 <= k});
+      plan.push_back({last, c.hidden[i], false, c.batch_norm, c.act, i >= 1 && i + 2 <= k, false, kBnEps});
       last = c.hidden[i];
     }
     return plan;
   }
+
+  // Autoencoder pretraining (Ruff et al. 2018, sec. 4; lukasruff/Deep-SAD-PyTorch MLP_Autoencoder): phi plus a
+  // mirrored bias-free decoder, hidden sizes reversed, sigmoid output (the inputs are min-max scaled to
+  // [0, 1]), trained on the mean squared reconstruction error. Only phi is kept; c is then taken from it.
+  void pretrain(const torch::Tensor& Z, std::mt19937_64& rng) override {
+    const Config& c = cfg();
+    if (c.pretrain_epochs == 0) return;
+    std::vector<LayerPlan> plan;
+    std::int64_t last = c.hidden.back();
+    for (std::size_t i = c.hidden.size() - 1; i-- > 0;) {
+      plan.push_back({last, c.hidden[i], false, c.batch_norm, c.act, false, false, kBnEps});
+      last = c.hidden[i];
+    }
+    plan.push_back({last, Z.size(1), false, false, Act::Sigmoid, false});
+    Mlp decoder(std::move(plan), 0.0);
+    decoder->train();
+    std::vector<torch::Tensor> params = net_parameters();
+    for (const auto& p : decoder->parameters()) params.push_back(p);
+    train_loop(
+        Z, params, c.pretrain_weight_decay, c.pretrain_epochs, rng,
+        // forward_eval runs phi in its current (train) mode.
+        [&](const torch::Tensor& z) { return torch::mse_loss(decoder->forward(forward_eval(z)), z); }, "pretrain");
+  }
+
   DeepScoreKind score_kind() const override { return DeepScoreKind::DistanceToCenter; }
-  // A bias-free relu network is positively homogeneous, phi(t x) = t phi(x), so phi(0) = 0 != c. After
-  // standardisation the origin is the data mean, the bulk of the inliers: they score about ||c||^2, the
-  // top of the range, while far-out rows (the outliers) land near c, and the ranking inverts. Min-max
-  // scaling to [0, 1] moves the origin to a corner of the data, as the authors do for ODDS tabular data
-  // (lukasruff/Deep-SAD-PyTorch, src/base/odds_dataset.py: StandardScaler then MinMaxScaler).
+  // Without batch norm a bias-free relu network is positively homogeneous, phi(t x) = t phi(x), so
+  // phi(0) = 0 != c. After standardisation the origin is the data mean, the bulk of the inliers: they score
+  // about ||c||^2, the top of the range, while far-out rows (the outliers) land near c, and the ranking
+  // inverts. Min-max scaling to [0, 1] moves the origin to a corner of the data, as the authors do for ODDS
+  // tabular data (lukasruff/Deep-SAD-PyTorch, src/base/odds_dataset.py: StandardScaler then MinMaxScaler).
   bool minmax_scaling() const override { return true; }
 
   void before_training(const torch::Tensor& z) override {
