@@ -90,25 +90,32 @@ TEST(IForest, ThresholdsAreFloat32AndSplitWithinNodeRange) {
   }
 }
 
+// Every row against a plain walk of nodes(), for both scoring layouts: psi = 256 (depth 8, the perfect-tree
+// layout) and psi = 2048 (depth 11, above kMaxPerfectDepth: the general child-index walk).
 TEST(IForest, ScoreFormulaMatchesPathLengths) {
-  const Dataset ds = test::synthetic(300, 3, 5, 3);
-  auto d = fitted(ds, {{"random_state", 5}, {"n_estimators", 10}});
-  const auto& f = dynamic_cast<const IsolationForest&>(*d);
-  const double c_psi = iforest_average_path_length(256);
-  const auto scores = d->score_samples(ds.view());
-  for (std::size_t i = 0; i < ds.rows; i += 37) {
-    double sum_h = 0;
-    for (std::size_t t = 0; t < f.n_trees(); ++t) {
-      const auto* tree = f.nodes().data() + f.tree_offsets()[t];
-      int k = 0, depth = 0;
-      while (tree[k].feature >= 0) {
-        k = ds.X[i * 3 + static_cast<std::size_t>(tree[k].feature)] <= tree[k].threshold ? tree[k].left : tree[k].right;
-        ++depth;
+  for (const std::size_t psi : {std::size_t{256}, std::size_t{2048}}) {
+    const Dataset ds = test::synthetic(psi == 256 ? 300 : 3000, 3, 5, 3);
+    auto d = fitted(ds, {{"random_state", 5}, {"n_estimators", 10}, {"max_samples", psi}});
+    const auto& f = dynamic_cast<const IsolationForest&>(*d);
+    const double c_psi = iforest_average_path_length(static_cast<double>(psi));
+    const auto scores = d->score_samples(ds.view());
+    int max_depth = 0;
+    for (std::size_t i = 0; i < ds.rows; ++i) {
+      double sum_h = 0;
+      for (std::size_t t = 0; t < f.n_trees(); ++t) {
+        const auto* tree = f.nodes().data() + f.tree_offsets()[t];
+        int k = 0, depth = 0;
+        while (tree[k].feature >= 0) {
+          k = ds.X[i * 3 + static_cast<std::size_t>(tree[k].feature)] <= tree[k].threshold ? tree[k].left : tree[k].right;
+          ++depth;
+        }
+        max_depth = std::max(max_depth, depth);
+        sum_h += depth + iforest_average_path_length(tree[k].n_samples);
       }
-      sum_h += depth + iforest_average_path_length(tree[k].n_samples);
+      const double expected = std::pow(2.0, -(sum_h / static_cast<double>(f.n_trees())) / c_psi);
+      ASSERT_NEAR(scores[i], expected, 1e-6) << "psi " << psi << " row " << i;
     }
-    const double expected = std::pow(2.0, -(sum_h / static_cast<double>(f.n_trees())) / c_psi);
-    EXPECT_NEAR(scores[i], expected, 1e-6) << "row " << i;
+    EXPECT_GT(max_depth, psi == 256 ? 5 : 10) << "psi " << psi << ": trees too shallow to exercise the layout";
   }
 }
 

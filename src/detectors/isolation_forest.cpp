@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <unordered_set>
@@ -246,16 +247,79 @@ void IsolationForest::build_steps() {
       }
     }
   }
+  build_perfect();
+}
+
+void IsolationForest::build_perfect() {
+  perfect_splits_.clear();
+  perfect_leaves_.clear();
+  if (depth_limit_ > kMaxPerfectDepth) return;
+  const std::size_t inner = (std::size_t{1} << depth_limit_) - 1, trees = tree_offsets_.size();
+  perfect_splits_.assign(trees * inner, Split{0, std::numeric_limits<float>::infinity()});
+  perfect_leaves_.assign(trees * (inner + 1), 0.0f);
+  for (std::size_t t = 0; t < trees; ++t) {
+    Split* splits = perfect_splits_.data() + t * inner;
+    float* leaves = perfect_leaves_.data() + t * (inner + 1);
+    // (node, slot) pairs; a leaf met above depth D keeps walking left through pass-through slots.
+    std::vector<std::pair<std::int32_t, std::size_t>> todo{{tree_offsets_[t], 0}};
+    while (!todo.empty()) {
+      const auto [k, slot] = todo.back();
+      todo.pop_back();
+      if (slot >= inner) {
+        leaves[slot - inner] = leaf_values_[static_cast<std::size_t>(k)];
+        continue;
+      }
+      const Step& s = steps_[static_cast<std::size_t>(k)];
+      if (s.child[0] == k) {  // leaf: pass-through slot (already +inf), continue left
+        todo.emplace_back(k, 2 * slot + 1);
+      } else {
+        splits[slot] = {s.feature, s.threshold};
+        todo.emplace_back(s.child[0], 2 * slot + 1);
+        todo.emplace_back(s.child[1], 2 * slot + 2);
+      }
+    }
+  }
 }
 
 void IsolationForest::score_impl(MatrixView X, float* out) const {
   constexpr std::size_t kBlock = 256;  // rows per block: their sums stay in L1 while the trees stream through
-  constexpr std::size_t kLanes = 8;    // rows walking one tree in lockstep, to overlap their dependent loads
+  constexpr std::size_t kLanes = 16;   // rows walking one tree in lockstep, to overlap their dependent loads
   const std::size_t d = X.cols;
   const double inv_trees = 1.0 / static_cast<double>(tree_offsets_.size());
   const Step* steps = steps_.data();
   const float* values = leaf_values_.data();
   const int depth = depth_limit_;
+  if (!perfect_splits_.empty() || (depth == 0 && !perfect_leaves_.empty())) {
+    // Same leaves, same summation order as the general walk below, so the scores are bit-identical.
+    const std::size_t inner = (std::size_t{1} << depth) - 1;
+    detail::parallel_blocks(X.rows, kBlock, n_jobs(), [&](std::size_t b, std::size_t e) {
+      double sums[kBlock] = {};
+      for (std::size_t t = 0; t < tree_offsets_.size(); ++t) {
+        const Split* sp = perfect_splits_.data() + t * inner;
+        const float* lv = perfect_leaves_.data() + t * (inner + 1);
+        std::size_t i = b;
+        for (; i + kLanes <= e; i += kLanes) {
+          std::uint32_t k[kLanes] = {};
+          const float* x[kLanes];
+          for (std::size_t r = 0; r < kLanes; ++r) x[r] = X.data + (i + r) * d;
+          for (int level = 0; level < depth; ++level)
+            for (std::size_t r = 0; r < kLanes; ++r) {
+              const Split s = sp[k[r]];
+              k[r] = 2 * k[r] + 1 + (x[r][s.feature] > s.threshold ? 1u : 0u);
+            }
+          for (std::size_t r = 0; r < kLanes; ++r) sums[i + r - b] += lv[k[r] - inner];
+        }
+        for (; i < e; ++i) {
+          const float* xi = X.data + i * d;
+          std::uint32_t k = 0;
+          for (int level = 0; level < depth; ++level) k = 2 * k + 1 + (xi[sp[k].feature] > sp[k].threshold ? 1u : 0u);
+          sums[i - b] += lv[k - inner];
+        }
+      }
+      for (std::size_t i = b; i < e; ++i) out[i] = static_cast<float>(std::exp(sums[i - b] * inv_trees));
+    });
+    return;
+  }
   detail::parallel_blocks(X.rows, kBlock, n_jobs(), [&](std::size_t b, std::size_t e) {
     double sums[kBlock] = {};
     for (std::int32_t root : tree_offsets_) {

@@ -70,6 +70,18 @@ class IsolationForest : public Detector {
     std::int32_t child[2];  // [0]: x <= threshold, [1]: x > threshold
   };
   void build_steps();
+  void build_perfect();
+
+  // Perfect-tree layout, used when depth_limit_ <= kMaxPerfectDepth (psi = 256 gives depth 8): tree t's
+  // 2^D - 1 split slots in heap order (children of slot k at 2k + 1 and 2k + 2), so a step needs no child
+  // load; a leaf above depth D continues as pass-through slots (threshold +inf: every row goes left).
+  struct Split {
+    std::int32_t feature;
+    float threshold;
+  };
+  static constexpr int kMaxPerfectDepth = 10;
+  std::vector<Split> perfect_splits_;   // n_trees x (2^D - 1)
+  std::vector<float> perfect_leaves_;   // n_trees x 2^D
 
   std::size_t psi_ = 0;
   int depth_limit_ = 0;
