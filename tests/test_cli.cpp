@@ -80,6 +80,11 @@ TEST_F(Cli, DetectErrorsMapToExitCodes) {
   r = run_cli("detect --help");
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.out.find("--scores-out"), std::string::npos);
+  for (const char* cmd : {"save", "load"}) {  // the default format is shown
+    r = run_cli(std::string(cmd) + " --help");
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.out.find("--format TEXT=native"), std::string::npos) << cmd << ": " << r.out;
+  }
 }
 
 TEST_F(Cli, OnnxOutInspectAndVerifyAgainstTheNativeModel) {

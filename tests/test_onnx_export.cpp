@@ -10,6 +10,7 @@
 #include "nomaly/errors.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/onnx_model.hpp"
+#include "nomaly/registry.hpp"
 #include "test_util.hpp"
 
 namespace nomaly {
@@ -217,6 +218,42 @@ TEST(OnnxExport, ContractViolationsAreExportErrors) {
   SumDetector good;
   good.fit(data.view());
   EXPECT_THROW((void)export_onnx_model(good, {"", "", "", {"only_one"}}), OnnxExportError);
+}
+
+}  // namespace
+}  // namespace nomaly
+
+namespace nomaly {
+namespace {
+
+// Bug (fuzz_onnx): a TreeEnsembleRegressor whose branches form a cycle made ONNX Runtime spin forever in Run
+// (`nomaly score` hung). Such trees, and branches to nodes the tree lacks, are rejected before ORT loads them.
+TEST(OnnxExport, TreeEnsemblesWithCyclesOrDanglingBranchesAreRejected) {
+  const Dataset ds = test::synthetic(200, 3, 10, 5);
+  auto det = create_detector("iforest", json{{"n_estimators", 3}, {"random_state", 1}});
+  det->fit(ds.view());
+  const ::onnx::ModelProto good = export_onnx_model(*det);
+  ASSERT_NO_THROW((void)OnnxModel::load_bytes(good.SerializeAsString(), "good.onnx"));
+  auto mutate = [&](std::int64_t new_target) {
+    ::onnx::ModelProto m = good;
+    for (auto& node : *m.mutable_graph()->mutable_node()) {
+      if (node.op_type() != "TreeEnsembleRegressor") continue;
+      for (auto& a : *node.mutable_attribute())
+        if (a.name() == "nodes_truenodeids") a.set_ints(0, new_target);  // the root of tree 0, a split
+    }
+    return m.SerializeAsString();
+  };
+  for (const auto& [target, expect] : std::vector<std::pair<std::int64_t, std::string>>{
+           {0, "tree 0 has a cycle through node 0"},
+           {100000, "branches to node 100000, which the tree does not have"}}) {
+    try {
+      (void)OnnxModel::load_bytes(mutate(target), "evil.onnx");
+      FAIL() << "target " << target << " must be rejected";
+    } catch (const OnnxModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("evil.onnx"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

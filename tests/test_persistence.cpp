@@ -80,6 +80,44 @@ TEST_F(PersistenceService, LoadSucceedsInBothFormats) {
   EXPECT_EQ(native->info().n_features, 5u);
 }
 
+// Bug (break test): a new fit saved under an existing id left the old fit's model.onnx, and `score -f onnx`
+// served the old detector under the new metadata. Files of a replaced fit are dropped; same-fit saves keep both.
+TEST_F(PersistenceService, NewFitUnderAnExistingIdDropsTheOldFitsFiles) {
+  const auto knn = add("knn", "same-id", json::object(), "same-id");
+  service->save_model("same-id", Format::Onnx);
+  service->save_model("same-id", Format::Native);  // same fit: both formats stay
+  const fs::path dir = tmp.path / "store" / "same-id";
+  ASSERT_TRUE(fs::exists(dir / "model.onnx") && fs::exists(dir / "model.nomaly"));
+  EXPECT_NO_THROW(service->load_model("same-id", Format::Onnx));
+
+  const auto forest = add("iforest", "same-id", small_iforest_params(), "same-id");  // a new fit, same id
+  service->save_model("same-id", Format::Native);
+  EXPECT_FALSE(fs::exists(dir / "model.onnx")) << "the knn ONNX must not survive beside the iforest";
+  try {
+    service->load_model("same-id", Format::Onnx);
+    FAIL() << "the replaced fit's ONNX must not load";
+  } catch (const NoSavedModel& e) {
+    EXPECT_NE(std::string(e.what()).find("in format onnx"), std::string::npos) << e.what();
+  }
+  const auto native = service->load_model("same-id", Format::Native);
+  EXPECT_EQ(native->info().algorithm, "iforest");
+  const auto want = forest.model->score_samples(data.view());
+  EXPECT_EQ(native->score(data.view()).scores, want);
+  const json m = json::parse(read_bytes(dir / "metadata.json"));
+  EXPECT_FALSE(m["files"].contains("model.onnx"));
+  EXPECT_TRUE(m.contains("fit_sha256"));
+
+  // A model file that metadata.json does not list (left by a crash or copied in) is refused, not loaded unchecked.
+  const auto other = add("iforest", "other", small_iforest_params(), "other");
+  write_bytes(dir / "model.onnx", read_bytes(service->save_model("other", Format::Onnx)));
+  try {
+    service->load_model("same-id", Format::Onnx);
+    FAIL() << "an unlisted model.onnx must not load";
+  } catch (const NoSavedModel& e) {
+    EXPECT_NE(std::string(e.what()).find("is not recorded in metadata.json"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(PersistenceService, LoadUnknownIdFailsWithExactMessage) {
   try {
     service->load_model("nonexistent-detector");

@@ -232,7 +232,8 @@ TEST_F(PersistenceSafety, FailureBeforeRenameLeavesOldModelLoadable) {
   EXPECT_EQ(service->load_model(v2.id, Format::Native)->score(data.view()).scores, v2_scores);
   EXPECT_TRUE(leftover_files(tmp.path / "store" / v1.id).empty());
   service->set_before_rename_hook({});
-  EXPECT_NO_THROW(service->load_model(v2.id, Format::Onnx));  // the v1 ONNX file is untouched and still valid
+  // The v1 ONNX belongs to the replaced fit: never served beside v2 (it used to be, silently).
+  EXPECT_THROW(service->load_model(v2.id, Format::Onnx), NoSavedModel);
 }
 
 TEST_F(PersistenceSafety, FailedFirstSaveLeavesNoDirectory) {

@@ -409,6 +409,39 @@ TEST(ZooAAll, RejectsWrongWidthNanAndUnfitted) {
 // ONNX parity on every shared set: max |ORT - native| <= 1e-4 max(1, |native|) on every row (scores of the
 // training rows as new points, i.e. score_samples), plus identical labels except where a score sits within that
 // tolerance of the threshold.
+// Bug (break test): the LOF/KNN graph ranked candidates by |x|^2 - 2 x.y + |y|^2 in float32, which cancels
+// for a large common offset (1e4 + 1e-3 noise: LOF off by 59%) and overflows or underflows for 1e25 / 1e-25
+// (every score inf, or 0). The graph now centres and scales by a power of two; parity is relative to the score.
+TEST(ZooAAll, LofKnnOnnxParityUnderOffsetsAndExtremeScales) {
+  const Dataset base = test::synthetic(400, 8, 20, 17);
+  const Dataset fresh_base = test::synthetic(60, 8, 6, 18);
+  struct Case {
+    const char* name;
+    float mul, add;
+  };
+  for (const Case c : {Case{"offset 1e4", 1e-3f, 1e4f}, Case{"scale 1e25", 1e25f, 0.0f}, Case{"scale 1e-25", 1e-25f, 0.0f}}) {
+    Dataset ds = base, fresh = fresh_base;
+    for (auto& v : ds.X) v = v * c.mul + c.add;
+    for (auto& v : fresh.X) v = v * c.mul + c.add;
+    for (const char* algo : {"lof", "knn"}) {
+      auto det = fitted(algo, ds, seeded(algo, 0));
+      const OnnxModel model = OnnxModel::load_bytes(export_onnx_bytes(*det), std::string(c.name) + "/" + algo);
+      for (const Dataset* q : {&fresh}) {
+        const auto native = det->score_samples(q->view());
+        const OnnxScore ort = model.score(q->view());
+        ASSERT_EQ(ort.scores.size(), native.size());
+        for (std::size_t i = 0; i < native.size(); ++i) {
+          ASSERT_TRUE(std::isfinite(ort.scores[i])) << c.name << "/" << algo << " row " << i;
+          const double rel = std::abs(static_cast<double>(ort.scores[i]) - native[i]) /
+                             std::max(std::abs(static_cast<double>(native[i])), 1e-300);
+          EXPECT_LE(rel, 1e-4) << c.name << "/" << algo << " row " << i << ": ORT " << ort.scores[i] << " native "
+                               << native[i];
+        }
+      }
+    }
+  }
+}
+
 TEST(ZooAAll, OnnxParityOnEverySharedSet) {
   for (const std::string& set : test::odds_sets()) {
     NOMALY_LOAD_ODDS(ds, set);

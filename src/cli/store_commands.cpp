@@ -3,10 +3,12 @@
 // (StoreDetectorRepository), so each command may run in a new process.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -157,12 +159,21 @@ void run_load(const std::string& store, const std::string& id, const std::string
     const MatrixView X{ref.data(), ref.size() / det.n_features(), det.n_features()};
     const ScoreResult r = scorer->score(X);
     const std::vector<float> native = det.score_samples(X);
-    double max_diff = 0.0;
+    double max_diff = 0.0, max_rel = 0.0;
     std::size_t anomalies = 0;
     for (std::size_t k = 0; k < native.size(); ++k) {
-      max_diff = std::max(max_diff, static_cast<double>(std::abs(r.scores[k] - native[k])));
+      const double diff = std::abs(static_cast<double>(r.scores[k]) - native[k]);
+      max_diff = std::max(max_diff, std::isnan(diff) ? std::numeric_limits<double>::infinity() : diff);
+      max_rel = std::max(max_rel, std::isnan(diff) ? std::numeric_limits<double>::infinity()
+                                                   : diff / std::max(1.0, std::abs(static_cast<double>(native[k]))));
       anomalies += static_cast<std::size_t>(r.labels[k]);
     }
+    // The rule `verify` applies: a loaded model that scores differently from the fit it claims to be is an error.
+    constexpr double kTolerance = 1e-5;
+    if (!(max_rel <= kTolerance))
+      throw ModelError("load " + id + " (" + format + "): the check batch of " + std::to_string(X.rows) +
+                       " reference rows differs from the native detector (max relative diff " + std::to_string(max_rel) +
+                       ", tolerance 1e-05); run `nomaly verify` on the saved files");
     check << "  check batch  " << X.rows << " reference rows, " << anomalies << " anomalies, max |diff| vs native "
           << max_diff << "\n";
   }
@@ -272,7 +283,7 @@ void add_store_commands(CLI::App& app) {
     auto* c = app.add_subcommand("save", "Save a registered detector as native or ONNX; prints the model file");
     add_store_option(c, *store);
     c->add_option("id", *id, "Detector id")->required();
-    c->add_option("--format,-f", *format, "native | onnx");
+    c->add_option("--format,-f", *format, "native | onnx")->capture_default_str();
     c->add_flag("--strict-onnx", *strict, "Fail (OnnxExportError) instead of writing a stub when there is no ONNX converter");
     c->add_option("--meta", *meta, "Extra metadata key=value (repeatable)");
     c->callback([=] {
@@ -290,7 +301,7 @@ void add_store_commands(CLI::App& app) {
     auto* c = app.add_subcommand("load", "Load a saved model, score a check batch and print a summary");
     add_store_option(c, *store);
     c->add_option("id", *id, "Detector id")->required();
-    c->add_option("--format,-f", *format, "native | onnx");
+    c->add_option("--format,-f", *format, "native | onnx")->capture_default_str();
     c->callback([=] {
       run_load(*store, *id, *format);
     });

@@ -25,7 +25,7 @@ std::string convert(const Detector& det, onnx_build::GraphBuilder& g, const std:
   const std::string lrd = g.initializer("train_lrd", to_float(lof->lrd()), {ni});
   const std::vector<Attr> gather0{Attr{"axis", std::int64_t{0}}};
   const std::vector<Attr> over_k{Attr{"axes", std::vector<std::int64_t>{1}}, Attr{"keepdims", std::int64_t{0}}};
-  const std::string dist = g.node("Sqrt", {nn.sq_dist});
+  const std::string& dist = nn.dist;
   const std::string reach = g.node("Max", {dist, g.node("Gather", {kdist, nn.index}, gather0)});
   const std::string inv_lrd = g.node("Add", {g.node("ReduceMean", {reach}, over_k), g.scalar("lrd_eps", 1e-10f)});
   const std::string mean_lrd = g.node("ReduceMean", {g.node("Gather", {lrd, nn.index}, gather0)}, over_k);

@@ -1,6 +1,8 @@
 // The exact k-nearest-neighbour subgraph shared by the LOF and KNN converters (convert_knn.cpp).
 //
-// Candidates: |y|^2 - 2 x.Y^T, the squared distance less the per-row constant |x|^2 (one Gemm), and TopK(largest=0) of
+// Rows are centred on the training mean and scaled by a power of two (no cancellation of a common offset, no
+// float32 overflow or underflow of squares). Candidates: |y|^2 - 2 x.Y^T, the squared distance less the
+// per-row constant |x|^2 (one Gemm), and TopK(largest=0) of
 // m = min(n, 2k + 8) of them. Exact: the candidates' rows are gathered and their squared distances recomputed as
 // ReduceSumSquare(y - x), which is never negative and exact for coincident points, then TopK(k, largest=0) again
 // over the candidates re-sorted by training index (an int64 TopK), so exact ties go to the lower index.
@@ -17,7 +19,7 @@
 namespace nomaly::detail {
 
 struct KnnGraph {
-  std::string sq_dist;  ///< [N, k] float, exact squared distances, ascending
+  std::string dist;     ///< [N, k] float, Euclidean distances in the input's units, ascending
   std::string index;    ///< [N, k] int64, training row of each neighbour
 };
 

@@ -88,7 +88,7 @@ std::string check(const ::onnx::ModelProto& model) {
   } catch (const std::exception& e) {
     return e.what();
   }
-  return {};
+  return check_tree_ensembles(model);
 }
 
 OnnxIoInfo io_info(const ::onnx::ValueInfoProto& vi) {

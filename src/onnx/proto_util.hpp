@@ -24,6 +24,10 @@ std::string read_model_file(const std::string& path);
 /// (parse failures still throw). Used by describe_onnx.
 ::onnx::ModelProto parse_only(const std::string& bytes, const std::string& name, std::string& checker_error);
 
+/// Empty, or why an ai.onnx.ml TreeEnsemble node is unsafe to run: a branch to a node its tree lacks, a
+/// duplicate node id, or a cycle (ONNX Runtime would loop forever). Part of parse_and_check.
+std::string check_tree_ensembles(const ::onnx::ModelProto& model);
+
 /// "tensor(float)", "seq(map(int64,tensor(float)))", ...
 std::string type_text(const ::onnx::TypeProto& type);
 /// Dims of a tensor type: the value, or -1 for symbolic/unknown dims. Empty when there is no shape.

@@ -42,7 +42,7 @@ namespace {
 const std::set<std::string> kIntegrityFields = {
     "detector_id", "detector_name", "algorithm", "saved_at", "format", "is_fitted", "parameters", "contamination",
     "threshold", "n_features", "feature_names", "trained_at", "created_at", "nomaly_version", "sha256", "size",
-    "model_file", "files", "save_id", "metadata_sha256", "opset", "opset_ml", "ir_version", "stub"};
+    "model_file", "files", "save_id", "metadata_sha256", "opset", "opset_ml", "ir_version", "stub", "fit_sha256"};
 
 std::string temp_name(const std::string& name, const std::string& save_id) { return "." + name + ".tmp-" + save_id; }
 
@@ -166,12 +166,15 @@ fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format fo
   // 1. Every byte is produced before the disk is touched, so export errors write nothing.
   std::map<std::string, std::string> out;
   OnnxArtifact art;
+  // Identifies this fit: files saved from another fit (train onto an existing id) must not survive beside it.
+  const std::string native_bytes = encode_native_entity(e);
+  const std::string fit_sha256 = sha256_hex(native_bytes);
   if (format == Format::Native) {
-    out[kNativeFile] = encode_native_entity(e);
+    out[kNativeFile] = native_bytes;
   } else {
     art = make_onnx_artifact(e, options.strict_onnx);
     if (art.stub) {
-      out[kNativeFile] = encode_native_entity(e);
+      out[kNativeFile] = native_bytes;
       out[kOnnxFile] = make_stub_bytes(e, art.stub_reason, sha256_hex(out[kNativeFile]));
     } else {
       out[kOnnxFile] = std::move(art.bytes);
@@ -199,15 +202,27 @@ fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format fo
     remove_temp_files(dir);
 
     json prev_files = json::object();
+    bool same_fit = false;
     if (fs::exists(dir / kMetadataFile)) {
       try {
-        prev_files = read_metadata(dir / kMetadataFile).value("files", json::object());
+        const json prev = read_metadata(dir / kMetadataFile);
+        prev_files = prev.value("files", json::object());
+        // Stores written before fit_sha256 existed: the same fit has the same algorithm and training time.
+        same_fit = prev.contains("fit_sha256") ? prev.value("fit_sha256", std::string()) == fit_sha256
+                                               : prev.value("algorithm", std::string()) == e.algorithm &&
+                                                     prev.value("trained_at", std::string()) == e.trained_at;
       } catch (const Error& ex) {
         spdlog::warn("{}: ignoring damaged previous metadata: {}", dir.string(), ex.what());
       }
     }
-    // A native save keeps an existing stub valid by pointing it at the new native file.
-    if (format == Format::Native && fs::exists(dir / kOnnxFile)) {
+    json stale = json::object();  // the replaced fit's files, removed once the new metadata is published
+    if (!same_fit && prev_files.is_object() && !prev_files.empty()) {
+      spdlog::info("{}: a different fit replaces the saved one; its other files are removed", dir.string());
+      stale = prev_files;
+      prev_files = json::object();
+    }
+    // A native save keeps an existing stub of the same fit valid by pointing it at the new native file.
+    if (format == Format::Native && same_fit && fs::exists(dir / kOnnxFile)) {
       if (auto stub = parse_stub(read_file_bytes(dir / kOnnxFile)))
         out[kOnnxFile] = make_stub_bytes(e, (*stub)["message"].is_string() ? (*stub)["message"].get<std::string>() : "stub",
                                          sha256_hex(out[kNativeFile]));
@@ -252,6 +267,7 @@ fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format fo
     meta["size"] = files[model_name]["size"];
     meta["files"] = files;
     meta["save_id"] = save_id;
+    meta["fit_sha256"] = fit_sha256;
     if (format == Format::Onnx) {
       meta["stub"] = art.stub;
       meta["opset"] = art.stub ? json(nullptr) : json(art.opset);
@@ -273,6 +289,11 @@ fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format fo
     }
     if (before_rename_) before_rename_(dir / kMetadataFile);
     rename_synced(dir / kPendingMetadata, dir / kMetadataFile);
+    // The replaced fit's other files go (load_model already refuses files metadata.json does not list).
+    for (const auto& [name, info] : stale.items()) {
+      std::error_code ec;
+      if (!out.count(name) && is_model_file_name(name)) fs::remove(dir / name, ec);
+    }
   } catch (...) {
     std::error_code ec;
     if (!published) {
@@ -315,6 +336,9 @@ std::shared_ptr<Scorer> ModelPersistenceService::load_model(const std::string& i
   const std::string bytes = read_file_bytes(path);
 
   const json files = meta.value("files", json::object());
+  if (files.is_object() && !files.contains(name))
+    throw NoSavedModel(none + " in format " + fmt + " (" + path.string() +
+                       " is not recorded in metadata.json: left over from an earlier model)");
   if (files.is_object() && files.contains(name) && files[name].is_object()) {
     const json& f = files[name];
     if (f.contains("size") && f["size"].is_number_unsigned() && f["size"].get<std::size_t>() != bytes.size())
