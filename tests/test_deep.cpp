@@ -388,3 +388,29 @@ TEST(DeepOnnx, UnfittedNetworkThrows) {
 
 }  // namespace
 }  // namespace nomaly
+
+namespace nomaly {
+namespace {
+
+// Bug (break test): unscaled 1e30 features gave an infinite pretraining loss, and the fit "succeeded" with
+// every score 0. A non-finite epoch loss in either phase is a DataError naming the phase.
+TEST(DeepTorch, NonFiniteTrainingLossIsADataError) {
+  Dataset ds = test::synthetic(64, 4, 4, 3);
+  for (auto& v : ds.X) v *= 1e30f;
+  for (const char* name : {"deepsvdd", "autoencoder"}) {
+    json p{{"epochs", 2}, {"random_state", 0}, {"preprocessing", false}};
+    if (std::string(name) == "deepsvdd") p["pretrain_epochs"] = 2;
+    auto d = create_detector(name, p);
+    try {
+      d->fit(ds.view());
+      FAIL() << name << ": a fit with a non-finite loss must not succeed";
+    } catch (const DataError& e) {
+      const std::string what = e.what();
+      EXPECT_TRUE(what.find("non-finite loss") != std::string::npos ||
+                  what.find("non-finite training score") != std::string::npos) << what;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nomaly

@@ -133,7 +133,7 @@ TEST_F(StoreCli, ErrorsMapToExitCodes) {
   ASSERT_EQ(nomaly("train " + s() + "--algorithm iforest --input '" + csv.string() +
                    "' --param n_estimators=10 --id codes").status, 0);
   r = nomaly("save " + s() + "codes --format pickle");
-  EXPECT_EQ(r.status, 4);
+  EXPECT_EQ(r.status, 2);  // an unknown format is a usage error; nothing is written
   EXPECT_NE(r.err.find("Unknown format 'pickle'"), std::string::npos) << r.err;
   r = nomaly("save " + s() + "codes --format onnx", "NOMALY_DEEP_LEARNING=false");
   EXPECT_EQ(r.status, 4);

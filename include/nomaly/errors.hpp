@@ -72,6 +72,9 @@ class CsvError : public DataError {
 class ModelError : public Error {
  public:
   explicit ModelError(const std::string& what) : Error(what, ExitCode::ModelError) {}
+
+ protected:
+  ModelError(const std::string& what, ExitCode code) : Error(what, code) {}
 };
 
 /// score_samples/predict/save called on a detector that has not been fitted.
@@ -110,10 +113,10 @@ class NotFitted : public ModelError {
   explicit NotFitted(const std::string& what) : ModelError(what) {}
 };
 
-/// A model format name that nomaly does not know.
+/// A model format name that nomaly does not know. A usage error (exit 2): nothing was read or written.
 class UnknownFormat : public ModelError {
  public:
-  explicit UnknownFormat(const std::string& what) : ModelError(what) {}
+  explicit UnknownFormat(const std::string& what) : ModelError(what, ExitCode::Usage) {}
 };
 
 /// load_model for an id with no saved directory: "No saved model found for detector {id}".

@@ -266,6 +266,11 @@ class TorchDetector : public DeepDetector {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       report_epoch(phase, epoch + 1, epochs, total / static_cast<double>(batches),
                    secs > 0.0 ? static_cast<double>(n) / secs : 0.0);
+      // A diverged phase leaves NaN/inf weights that can still yield finite (e.g. all-zero) scores: stop here.
+      if (!std::isfinite(total))
+        throw DataError(algorithm() + ": " + phase + " epoch " + std::to_string(epoch + 1) +
+                        " has a non-finite loss; the features are too large for the network (keep "
+                        "preprocessing=true, or rescale them)");
     }
   }
 
