@@ -155,7 +155,8 @@ void add_detect_commands(CLI::App& app) {
                                           "0/1 label column (1 = anomaly); enables ROC-AUC and AP (default: 'label' if present)");
   detect->add_option("--contamination", o->contamination, "\"auto\" or a share in (0, 0.5]");
   detect->add_option("--param,-p", o->params, "Detector parameter key=value (repeatable)");
-  detect->add_option("--scores-out", o->scores_out, "Write score,label CSV here (input order)");
+  detect->add_option("--scores-out", o->scores_out,
+                     "Write score,label CSV here (input order; label = predicted, 1 where score > threshold)");
   detect->add_option("--onnx-out", o->onnx_out, "Export the fitted detector as ONNX here");
   detect->add_flag("--json", o->json_out, "Print one JSON object");
   detect->callback([o, detect_label] { run_detect(*o, detect_label->count() > 0); });

@@ -374,7 +374,7 @@ void add_store_commands(CLI::App& app) {
     c->add_option("--input,-i", o->input, "CSV to score")->required();
     auto* lc = c->add_option("--label-column", o->label_column, "0/1 label column (default: 'label' when present)");
     c->add_option("--format,-f", o->format, "For a stored id: native | onnx (default: the last saved format)");
-    c->add_option("--scores-out", o->scores_out, "Write score,label CSV here");
+    c->add_option("--scores-out", o->scores_out, "Write score,label CSV here (label = predicted, 1 where score > threshold)");
     c->add_flag("--json", o->json_out, "Print one JSON object");
     c->add_option("--batch-size", o->batch_size, "Rows per ONNX Runtime run (0 = all)")->check(non_negative_int("all rows"));
     c->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0 = all cores)")->check(non_negative_int("all cores"));
