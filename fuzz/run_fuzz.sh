@@ -4,7 +4,8 @@
 # run; the reproducer is kept in build-fuzz/artifacts/<target>/.
 #
 # Usage: fuzz/run_fuzz.sh [SECONDS] [TARGET...]      (targets: csv native stub metadata onnx)
-# Env:   FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (build jobs, default 2)
+# Env:   FUZZ_BUILD_DIR (default build-fuzz), FUZZ_JOBS (build jobs, default 2), FUZZ_SEED (libFuzzer -seed;
+#        unset = random, as `make fuzz` runs; CI sets 1 so that a run is repeatable)
 # Reproduce a finding: build-fuzz/fuzz_<target> build-fuzz/artifacts/<target>/crash-...
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,8 @@ SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS"
 "$BUILD/make_seeds" "$SEEDS" >/dev/null 2>"$BUILD/make_seeds.log" || { cat "$BUILD/make_seeds.log" >&2; exit 1; }
 
+SEED_ARGS=()
+[ -n "${FUZZ_SEED:-}" ] && SEED_ARGS=(-seed="$FUZZ_SEED")
 declare -A MAXLEN=([csv]=4096 [native]=65536 [stub]=8192 [metadata]=8192 [onnx]=65536)
 failed=()
 for t in "${TARGETS[@]}"; do
@@ -40,7 +43,7 @@ for t in "${TARGETS[@]}"; do
   echo "== fuzz_$t: ${SECONDS_PER_TARGET}s (corpus $corpus, seeds $SEEDS/$t)"
   # -rss_limit_mb bounds memory per input; -timeout flags inputs that hang.
   if "$BUILD/fuzz_$t" "$corpus" "$SEEDS/$t" -max_total_time="$SECONDS_PER_TARGET" -max_len="${MAXLEN[$t]}" \
-      -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+      -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 -artifact_prefix="$artifacts/" "${SEED_ARGS[@]}" \
       >"$BUILD/fuzz_$t.log" 2>&1; then
     grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$BUILD/fuzz_$t.log" | tr '\n' ' '; echo
   else
