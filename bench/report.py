@@ -268,7 +268,8 @@ def speed_report(a):
     if a.note:
         md += [a.note, ""]
     host = f"{ctx.get('num_cpus', '?')} CPUs @ {ctx.get('mhz_per_cpu', '?')} MHz, load avg {ctx.get('load_avg', '?')}"
-    md += [f"Machine (Google Benchmark context): {host}; built {ctx.get('library_build_type', '?')}.", ""]
+    md += [f"Machine (Google Benchmark context): {host}; the Google Benchmark library is Debian's "
+           f"{ctx.get('library_build_type', '?')} build (nomaly itself is built Release).", ""]
 
     # -- fit
     md += ["## Fit time", "", "Wall-clock ratios, and for 1 thread also the CPU-time ratio (robust to other load on "
