@@ -96,6 +96,19 @@ struct ExactL2 {
 
 using Tree = nanoflann::KDTreeSingleIndexAdaptor<ExactL2, Points, -1, std::uint32_t>;
 
+// Max-heap of the k smallest values seen: one comparison with the current k-th in the common case.
+template <class T>
+void keep_k_smallest(std::vector<T>& heap, std::size_t k, const T& v) {
+  if (heap.size() < k) {
+    heap.push_back(v);
+    std::push_heap(heap.begin(), heap.end());
+  } else if (v < heap.front()) {
+    std::pop_heap(heap.begin(), heap.end());
+    heap.back() = v;
+    std::push_heap(heap.begin(), heap.end());
+  }
+}
+
 // Keeps the k smallest (distance, index) pairs. worstDist() is inflated slightly so that the tree offers points
 // tied with the current k-th (and survives rounding in its incremental box distances); addPoint decides exactly.
 class TopK {
@@ -103,15 +116,7 @@ class TopK {
   TopK(std::size_t k, std::uint32_t exclude) : k_(k), exclude_(exclude) { heap_.reserve(k + 1); }
   bool addPoint(double d, std::uint32_t i) {
     if (i == exclude_) return true;
-    const Hit h{d, i};
-    if (heap_.size() < k_) {
-      heap_.push_back(h);
-      std::push_heap(heap_.begin(), heap_.end());
-    } else if (h < heap_.front()) {
-      std::pop_heap(heap_.begin(), heap_.end());
-      heap_.back() = h;
-      std::push_heap(heap_.begin(), heap_.end());
-    }
+    keep_k_smallest(heap_, k_, Hit{d, i});
     return true;
   }
   double worstDist() const {
@@ -157,12 +162,6 @@ void NeighborIndex::build(MatrixView train) {
   m.Y.resize(static_cast<Eigen::Index>(train.rows), static_cast<Eigen::Index>(train.cols));
   for (std::size_t i = 0; i < train.rows; ++i)
     for (std::size_t j = 0; j < train.cols; ++j) m.Y(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = train(i, j);
-  m.Yf = m.Y.cast<float>();
-  m.yyf.resize(train.rows);
-  for (std::size_t i = 0; i < train.rows; ++i) {
-    m.yyf[i] = m.Yf.row(static_cast<Eigen::Index>(i)).squaredNorm();
-    m.yy_max = std::max(m.yy_max, static_cast<double>(m.yyf[i]));
-  }
   m.pts.Y = &m.Y;  // Impl lives on the heap, so this pointer survives moves of NeighborIndex
   if (use_scan(train.rows, train.cols)) {
     m.Yt.resize(train.rows * train.cols);
@@ -170,6 +169,13 @@ void NeighborIndex::build(MatrixView train) {
       for (std::size_t j = 0; j < train.cols; ++j) m.Yt[j * train.rows + i] = train(i, j);
   } else if (train.cols <= kTreeMaxDim && train.rows > 0) {
     m.tree = std::make_unique<Tree>(train.cols, m.pts, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+  } else {  // GEMM brute force: only this path needs the float32 copy and its squared norms
+    m.Yf = m.Y.cast<float>();
+    m.yyf.resize(train.rows);
+    for (std::size_t i = 0; i < train.rows; ++i) {
+      m.yyf[i] = m.Yf.row(static_cast<Eigen::Index>(i)).squaredNorm();
+      m.yy_max = std::max(m.yy_max, static_cast<double>(m.yyf[i]));
+    }
   }
   impl_ = std::move(fresh);
 }
@@ -226,14 +232,7 @@ void NeighborIndex::query(MatrixView X, std::size_t k, bool exclude_self, int n_
             const auto row = static_cast<std::uint32_t>(c0 + j);
             if (row == self) continue;
             cand.emplace_back(acc[j], row);
-            if (heap.size() < k) {
-              heap.push_back(acc[j]);
-              std::push_heap(heap.begin(), heap.end());
-            } else if (acc[j] < heap.front()) {
-              std::pop_heap(heap.begin(), heap.end());
-              heap.back() = acc[j];
-              std::push_heap(heap.begin(), heap.end());
-            }
+            keep_k_smallest(heap, k, acc[j]);
             if (heap.size() == k) cut = static_cast<float>(static_cast<double>(heap.front()) * rel + 1e-37);
           }
         }
@@ -292,15 +291,7 @@ void NeighborIndex::query(MatrixView X, std::size_t k, bool exclude_self, int n_
       heap.clear();
       for (std::size_t j = 0; j < n; ++j) {
         if (exclude_self && j == qi) continue;
-        const float a = xx + m.yyf[j] - 2.0f * g[j];
-        if (heap.size() < k) {
-          heap.push_back(a);
-          std::push_heap(heap.begin(), heap.end());
-        } else if (a < heap.front()) {
-          std::pop_heap(heap.begin(), heap.end());
-          heap.back() = a;
-          std::push_heap(heap.begin(), heap.end());
-        }
+        keep_k_smallest(heap, k, xx + m.yyf[j] - 2.0f * g[j]);
       }
       const double margin = 2.0 * (2.0 * static_cast<double>(d) + 8.0) * u * (static_cast<double>(xx) + m.yy_max) + 1e-30;
       const double cut = static_cast<double>(heap.front()) + margin;
