@@ -117,12 +117,9 @@ void run_verify(const VerifyOptions& o, bool label_given) {
   const auto native = entity.model->score_samples(data.view());
   const auto native_labels = entity.model->labels_for(native);
   const OnnxScore ort = model.score(data.view());
-  double max_abs = 0, max_rel = 0;
+  const auto [max_abs, max_rel] = score_diff(ort.scores, native);
   std::size_t label_diff = 0, label_diff_near = 0;
   for (std::size_t i = 0; i < data.rows; ++i) {
-    const double d = std::fabs(static_cast<double>(ort.scores[i]) - native[i]);
-    max_abs = std::max(max_abs, d);
-    max_rel = std::max(max_rel, d / std::max(1.0, std::fabs(static_cast<double>(native[i]))));
     if (ort.labels[i] != native_labels[i]) {
       ++label_diff;
       // Disagreements right at the threshold are a rounding matter, not a model difference.

@@ -159,15 +159,9 @@ void run_load(const std::string& store, const std::string& id, const std::string
     const MatrixView X{ref.data(), ref.size() / det.n_features(), det.n_features()};
     const ScoreResult r = scorer->score(X);
     const std::vector<float> native = det.score_samples(X);
-    double max_diff = 0.0, max_rel = 0.0;
+    const auto [max_diff, max_rel] = score_diff(r.scores, native);
     std::size_t anomalies = 0;
-    for (std::size_t k = 0; k < native.size(); ++k) {
-      const double diff = std::abs(static_cast<double>(r.scores[k]) - native[k]);
-      max_diff = std::max(max_diff, std::isnan(diff) ? std::numeric_limits<double>::infinity() : diff);
-      max_rel = std::max(max_rel, std::isnan(diff) ? std::numeric_limits<double>::infinity()
-                                                   : diff / std::max(1.0, std::abs(static_cast<double>(native[k]))));
-      anomalies += static_cast<std::size_t>(r.labels[k]);
-    }
+    for (const auto l : r.labels) anomalies += static_cast<std::size_t>(l);
     // The rule `verify` applies: a loaded model that scores differently from the fit it claims to be is an error.
     constexpr double kTolerance = 1e-5;
     if (!(max_rel <= kTolerance))
