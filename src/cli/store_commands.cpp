@@ -17,6 +17,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/report.hpp"
+#include "nomaly/columns.hpp"
 #include "nomaly/csv.hpp"
 #include "nomaly/errors.hpp"
 #include "nomaly/metrics.hpp"
@@ -60,50 +61,6 @@ std::string label_column_for(const std::string& path, const std::string& given, 
     }
   }
   return "";
-}
-
-/// Matches the CSV's columns to the model's features (scoring must never silently use the wrong columns).
-///  - The model records no names, or the header equals them: the data is used as it is.
-///  - The header holds every model feature: they are selected and reordered by name (extra columns ignored).
-///  - Otherwise DataError naming the missing features, except when `positional` is set, the CSV has exactly
-///    the model's width and none of its header names is a model feature name (a renamed header, not a
-///    partly matching one): then the columns are taken in order.
-Dataset align_columns(Dataset data, const std::vector<std::string>& names, bool positional, const std::string& file) {
-  if (names.empty() || names == data.feature_names) return data;
-  std::vector<std::size_t> idx;
-  std::vector<std::string> missing;
-  for (const auto& n : names) {
-    const auto it = std::find(data.feature_names.begin(), data.feature_names.end(), n);
-    if (it == data.feature_names.end()) missing.push_back(n);
-    else idx.push_back(static_cast<std::size_t>(it - data.feature_names.begin()));
-  }
-  if (missing.empty()) {
-    Dataset out;
-    out.rows = data.rows;
-    out.cols = idx.size();
-    out.feature_names = names;
-    out.labels = data.labels;
-    out.X.resize(out.rows * out.cols);
-    for (std::size_t i = 0; i < out.rows; ++i)
-      for (std::size_t j = 0; j < out.cols; ++j) out.X[i * out.cols + j] = data.X[i * data.cols + idx[j]];
-    return out;
-  }
-  const bool none_match = idx.empty();
-  const bool same_width = data.cols == names.size();
-  if (positional && none_match && same_width) return data;
-  std::string list;
-  const std::size_t shown = std::min<std::size_t>(missing.size(), 10);
-  for (std::size_t k = 0; k < shown; ++k) list += (k ? ", " : "") + missing[k];
-  if (missing.size() > shown) list += ", ... (" + std::to_string(missing.size()) + " in all)";
-  std::string msg = file + ": missing feature column" + (missing.size() > 1 ? "s " : " ") + list +
-                    " (the model was trained on " + std::to_string(names.size()) + " named features; the CSV has " +
-                    std::to_string(data.cols) + " feature columns)";
-  if (positional)
-    msg += none_match ? "; --positional needs exactly " + std::to_string(names.size()) + " feature columns"
-                      : "; --positional applies only when no header name matches a model feature";
-  else if (none_match && same_width)
-    msg += "; pass --positional to score the columns in order";
-  throw DataError(msg);
 }
 
 // ---- train ---------------------------------------------------------------------------------------------
@@ -212,7 +169,7 @@ void run_score(const ScoreOptions& o, bool label_given) {
   }
   CsvOptions csv;
   csv.label_column = label_column_for(o.input, o.label_column, label_given);
-  const Dataset data = align_columns(read_csv(o.input, csv), scorer->info().feature_names, o.positional, o.input);
+  const Dataset data = select_features(read_csv(o.input, csv), scorer->info().feature_names, o.positional, o.input);
   const auto t0 = std::chrono::steady_clock::now();
   const ScoreResult r = scorer->score(data.view(), o.batch_size);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
