@@ -1,0 +1,201 @@
+"""PyOD-compatible detector classes over the C++ detectors. Each class's keyword parameters are the parameter
+names and defaults of `nomaly algorithms` (generated from the registry, so they never drift), and each follows
+PyOD's BaseDetector: fit / decision_function / predict / fit_predict, decision_scores_, labels_, threshold_."""
+
+import inspect
+import json
+import os
+
+import numpy as np
+
+from . import _nomaly
+from ._validation import to_matrix
+from .errors import DependencyMissing, NotFittedError
+
+try:  # get_params/set_params/clone/Pipeline come from sklearn when it is importable (PyOD does the same).
+    from sklearn.base import BaseEstimator as _Base
+except ImportError:  # pragma: no cover
+    _Base = object
+
+_ALGORITHMS = {a["name"]: a for a in json.loads(_nomaly.algorithms_json())}
+
+
+def _json_default(v):
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, (np.ndarray, tuple)):
+        return list(v)
+    raise TypeError(f"parameter value {v!r} of type {type(v).__name__} is not JSON")
+
+
+def _n_jobs(v):
+    """sklearn's n_jobs convention -> nomaly's (0 = all cores): -1 all cores, -2 all but one, ..."""
+    if isinstance(v, (int, np.integer)) and v < 0:
+        return 0 if v == -1 else max(1, (os.cpu_count() or 1) + 1 + int(v))
+    return v
+
+
+class BaseDetector(_Base):
+    """Shared implementation; use the concrete classes (IForest, LOF, ...)."""
+
+    _algorithm = None
+    _estimator_type = "outlier_detector"
+
+    # ---- parameters ---------------------------------------------------------------------------------------
+    def _params_json(self):
+        names = [p["name"] for p in _ALGORITHMS[self._algorithm]["params"]]
+        params = {n: getattr(self, n) for n in names}
+        if "n_jobs" in params:
+            params["n_jobs"] = _n_jobs(params["n_jobs"])
+        return json.dumps(params, default=_json_default)
+
+    # ---- fit / score ------------------------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Fits on X (n_samples, n_features); y is ignored (unsupervised, as in PyOD). Returns self."""
+        X32, names = to_matrix(X)
+        det = _nomaly.create_detector(self._algorithm, self._params_json())
+        det.fit(X32)  # releases the GIL
+        self._det = det
+        self._train = None if len(det.training_scores()) else np.array(X32, copy=True)
+        self._decision_scores = None
+        self.n_features_in_ = X32.shape[1]
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.threshold_ = float(det.threshold)
+        return self
+
+    def _fitted(self):
+        det = getattr(self, "_det", None)
+        if det is None:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments first.")
+        return det
+
+    def _matrix(self, X):
+        det = self._fitted()
+        names = getattr(self, "feature_names_in_", None)
+        X32, _ = to_matrix(X, model_names=None if names is None else list(names), n_features=det.n_features)
+        return det, X32
+
+    def decision_function(self, X):
+        """Anomaly scores, float64 shape (n,): higher = more anomalous (the native float32 scores, widened)."""
+        det, X32 = self._matrix(X)
+        return det.score_samples(X32)  # releases the GIL
+
+    def predict(self, X):
+        """0/1 labels (1 = anomaly: score > threshold_)."""
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def fit_predict(self, X, y=None):
+        """fit(X) then labels_ (PyOD: the training labels, from decision_scores_)."""
+        return self.fit(X).labels_
+
+    @property
+    def decision_scores_(self):
+        """Training scores exactly as `nomaly detect` reports them: the detector's training scores (LOF/KNN leave
+        each row out of its own neighbours) or, when fit skipped them, score_samples on the training rows
+        (computed on first access from a private copy of the training matrix, so fit stays as fast as the CLI)."""
+        det = self._fitted()
+        if self._decision_scores is None:
+            ts = det.training_scores()
+            self._decision_scores = ts if len(ts) else det.score_samples(self._train)
+            self._train = None
+        return self._decision_scores
+
+    @property
+    def labels_(self):
+        """Training labels: decision_scores_ > threshold_."""
+        return (self.decision_scores_ > self.threshold_).astype(np.int64)
+
+    # ---- export / identity --------------------------------------------------------------------------------------
+    def _names(self):
+        names = getattr(self, "feature_names_in_", None)
+        return [] if names is None else [str(n) for n in names]
+
+    def to_onnx(self):
+        """The ONNX model as bytes: the same model as the CLI's export (contract: docs/onnx-contract.md)."""
+        return self._fitted().to_onnx(self._names(), getattr(self, "id", None) or "", "")
+
+    def to_native_bytes(self):
+        """The native model file's bytes (`model.nomaly` format: docs/persistence.md)."""
+        return self._fitted().native_bytes(self._names(), getattr(self, "id", None) or "", "")
+
+    @classmethod
+    def from_native_bytes(cls, data, name="<bytes>"):
+        """A fitted detector from native bytes (from to_native_bytes or a store's model.nomaly)."""
+        det, entity_json = _nomaly.from_native_bytes(bytes(data), name)
+        return _wrap_fitted(det, json.loads(entity_json), cls)
+
+    # ---- pickle: through the native format (bit-exact) -----------------------------------------------------
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_det", "_train", "_decision_scores")}
+        if getattr(self, "_det", None) is not None:
+            state["_native"] = self.to_native_bytes()
+            state["_decision_scores"] = self.decision_scores_
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        native = state.pop("_native", None)
+        self.__dict__.update(state)
+        self._train = None
+        if native is not None:
+            self._det, _ = _nomaly.from_native_bytes(native, "<pickle>")
+        else:
+            self._det, self._decision_scores = None, None
+
+
+def _wrap_fitted(det, entity, cls=None):
+    """A Python detector object around a fitted C++ detector (and its store entity fields)."""
+    cls = cls if cls not in (None, BaseDetector) else _CLASSES[det.algorithm]
+    params = json.loads(det.params_json)
+    obj = cls(**{k: v for k, v in params.items() if k in inspect.signature(cls.__init__).parameters})
+    obj._det, obj._train = det, None
+    ts = det.training_scores()
+    obj._decision_scores = ts if len(ts) else None
+    obj.n_features_in_ = det.n_features
+    obj.threshold_ = float(det.threshold)
+    names = entity.get("feature_names") or []
+    if names:
+        obj.feature_names_in_ = np.asarray(names, dtype=object)
+    if entity.get("id"):
+        obj.id = entity["id"]
+    return obj
+
+
+# ---- the classes, one per registered algorithm ----------------------------------------------------------------
+_CLASS_NAMES = {"iforest": "IForest", "lof": "LOF", "knn": "KNN", "pca": "PCA", "mcd": "MCD", "hbos": "HBOS",
+                "ecod": "ECOD", "copod": "COPOD", "ocsvm": "OCSVM", "autoencoder": "AutoEncoder", "deepsvdd": "DeepSVDD"}
+_CLASSES = {}
+
+
+def _make_class(algorithm, class_name):
+    info = _ALGORITHMS[algorithm]
+    sig = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
+        inspect.Parameter(p["name"], inspect.Parameter.KEYWORD_ONLY, default=p["default"]) for p in info["params"]])
+
+    def __init__(self, **kwargs):
+        if not info["available"]:
+            raise DependencyMissing(f"{class_name}: {info['unavailable_reason']}")
+        bound = sig.bind(self, **kwargs)  # TypeError naming an unknown keyword, as any Python call
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)  # stored as given: sklearn.clone checks identity
+
+    __init__.__signature__ = sig
+    params_doc = "\n".join(f"    {p['name']} = {p['default']!r}  ({p['type']}) {p['help']}" for p in info["params"])
+    doc = f"{info['summary']}\n\nReference: {info['reference']}\n\nParameters (`nomaly algorithms`):\n{params_doc}\n"
+    cls = type(class_name, (BaseDetector,), {"__init__": __init__, "__doc__": doc, "_algorithm": algorithm,
+                                              "__module__": __name__, "__qualname__": class_name})
+    return cls
+
+
+for _alg, _name in _CLASS_NAMES.items():
+    if _alg in _ALGORITHMS:
+        _CLASSES[_alg] = globals()[_name] = _make_class(_alg, _name)
+
+__all__ = ["BaseDetector"] + [n for a, n in _CLASS_NAMES.items() if a in _ALGORITHMS]

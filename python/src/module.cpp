@@ -1,0 +1,97 @@
+// The _nomaly extension: thin pybind11 bindings over the C++ core. The Python package (python/nomaly/) holds
+// the PyOD/sklearn-shaped classes, input validation and the exception classes this module raises.
+#include <pybind11/pybind11.h>
+
+#include "common.hpp"
+#include "nomaly/errors.hpp"
+
+namespace nomaly::py {
+
+MatrixView view_of(const FloatMatrix& X) {
+  if (X.ndim() != 2) throw DataError("expected a 2-D array, got " + std::to_string(X.ndim()) + "-D");
+  return {X.data(), static_cast<std::size_t>(X.shape(0)), static_cast<std::size_t>(X.shape(1))};
+}
+
+pyb::array_t<double> to_float64(const std::vector<float>& v) {
+  pyb::array_t<double> out(static_cast<pyb::ssize_t>(v.size()));
+  double* p = out.mutable_data();
+  for (std::size_t i = 0; i < v.size(); ++i) p[i] = v[i];
+  return out;
+}
+
+pyb::array_t<std::int64_t> to_int64(const std::vector<int>& v) {
+  pyb::array_t<std::int64_t> out(static_cast<pyb::ssize_t>(v.size()));
+  std::int64_t* p = out.mutable_data();
+  for (std::size_t i = 0; i < v.size(); ++i) p[i] = v[i];
+  return out;
+}
+
+json parse_json_arg(const std::string& text, const std::string& what) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw ParameterError(what + ": not valid JSON: " + e.what());
+  }
+}
+
+namespace {
+
+// Raises nomaly.errors.<name> (a Python class, so NotFittedError can subclass sklearn's) with the C++ message.
+void raise_as(const char* name, const std::exception& e) {
+  const pyb::object cls = pyb::module_::import("nomaly.errors").attr(name);
+  PyErr_SetString(cls.ptr(), e.what());
+}
+
+}  // namespace
+
+void bind_errors(pyb::module_&) {
+  // Most derived first: each C++ type maps to the Python class of the same name (docs/python.md, "Errors").
+  pyb::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const DataError& e) {  // CsvError included
+      raise_as("DataError", e);
+    } catch (const ParameterError& e) {
+      raise_as("ParameterError", e);
+    } catch (const FlagError& e) {
+      raise_as("ParameterError", e);
+    } catch (const InvalidDetectorId& e) {
+      raise_as("InvalidDetectorId", e);
+    } catch (const NotFitted& e) {
+      raise_as("NotFitted", e);
+    } catch (const NotFittedError& e) {
+      raise_as("NotFittedError", e);
+    } catch (const OnnxExportError& e) {
+      raise_as("OnnxExportError", e);
+    } catch (const OnnxModelError& e) {
+      raise_as("OnnxModelError", e);
+    } catch (const CorruptModel& e) {
+      raise_as("CorruptModel", e);
+    } catch (const DetectorNotFound& e) {
+      raise_as("DetectorNotFound", e);
+    } catch (const UnknownFormat& e) {
+      raise_as("UnknownFormat", e);
+    } catch (const NoSavedModel& e) {
+      raise_as("NoSavedModel", e);
+    } catch (const FeatureDisabled& e) {
+      raise_as("FeatureDisabled", e);
+    } catch (const DependencyMissing& e) {
+      raise_as("DependencyMissing", e);
+    } catch (const ModelError& e) {
+      raise_as("ModelError", e);
+    } catch (const Error& e) {
+      raise_as("NomalyError", e);
+    }
+  });
+}
+
+}  // namespace nomaly::py
+
+PYBIND11_MODULE(_nomaly, m) {
+  m.doc() = "nomaly C++ core (use the `nomaly` package, not this module)";
+  m.attr("version") = NOMALY_VERSION;
+  m.attr("with_torch") = static_cast<bool>(NOMALY_WITH_TORCH);
+  nomaly::py::bind_errors(m);
+  nomaly::py::bind_detector(m);
+  nomaly::py::bind_store(m);
+}
