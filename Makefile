@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-.PHONY: setup configure build test quickstart bench accuracy fuzz clean
+.PHONY: setup configure build test python python-test python-install quickstart bench accuracy fuzz clean
 
 setup:
 	@bash scripts/setup.sh >/dev/null
@@ -15,8 +15,22 @@ configure: setup
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# ctest, then the Python package's pytest suite (python/tests, run with Debian's /usr/bin/python3).
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	$(MAKE) --no-print-directory python-test
+
+# The Python package (issue 12): the _nomaly extension + python/nomaly, assembled in $(BUILD_DIR)/python.
+python: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target nomaly_python_files nomaly_cli
+
+python-test: python
+	NOMALY_BUILD_DIR=$(abspath $(BUILD_DIR)) /usr/bin/python3 -m pytest -q -p no:cacheprovider python/tests
+
+# Installs `nomaly` for the current user (pip --user); VENV=/path installs into a --system-site-packages venv
+# (usable by other users), SYSTEM=1 into the system Python. Offline: pip --no-build-isolation --no-index.
+python-install: python
+	SYSTEM=$(SYSTEM) bash scripts/python_install.sh $(BUILD_DIR) $(VENV)
 
 # The quickstart needs only the CLI, not the test suite and benchmarks.
 quickstart: configure

@@ -34,3 +34,10 @@ echo "   $((SECONDS - start)) s"
   --out "$OUT" --note "Run on $(date -u +%Y-%m-%d) on $(nproc) cores; load average $load_before before the run, \
 $(cut -d' ' -f1-3 /proc/loadavg) after it."
 echo "== wrote $OUT"
+
+# Python package (issue 12): IForest from Python vs the CLI's native scoring and sklearn, same run.
+echo "== Python package (bench/results/python.md)"
+[[ -n "$(ls "$BUILD_DIR"/python/nomaly/_nomaly*.so 2>/dev/null)" ]] ||
+  cmake --build "$BUILD_DIR" --target nomaly_python_files nomaly_cli -j "$(nproc)"
+PYTHONWARNINGS=ignore "$PYTHON" "$ROOT/bench/python_speed.py" --build "$BUILD_DIR" \
+  --out "$(dirname "$OUT")/python.md" --json "$RAW/python_speed.json"

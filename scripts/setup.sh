@@ -11,6 +11,8 @@ DEB_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsvm-dev libtorch-dev libtbb-dev libnanoflann-dev libspdlog-dev libssl-dev
   python3 python3-sklearn python3-numpy python3-matplotlib
+  python3-dev pybind11-dev python3-pybind11 python3-pytest python3-pandas python3-dask python3-distributed
+  python3-onnx python3-joblib python3-scipy python3-setuptools python3-wheel python3-pip python3-venv
   clang-14 libclang-rt-14-dev
 )
 

@@ -6,6 +6,7 @@ from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
 from .models import *  # noqa: F401,F403
 from .models import __all__ as _models_all
+from ._validation import read_csv
 from .scoring import LoadedModel, OnnxModel, open_model
 from .service import ModelPersistenceService
 
@@ -22,4 +23,4 @@ def algorithms():
 
 
 __all__ = list(_errors_all) + list(_models_all) + ["OnnxModel", "LoadedModel", "open_model",
-                                                    "ModelPersistenceService", "algorithms", "WITH_TORCH"]
+                                                    "ModelPersistenceService", "algorithms", "read_csv", "WITH_TORCH"]

@@ -49,7 +49,8 @@ def _to_float32(X, names):
         arr = np.asarray(X)
         if arr.dtype.kind == "c":
             raise DataError("complex values are not supported; pass the real part or magnitude")
-        return np.ascontiguousarray(arr, dtype=np.float32)
+        with np.errstate(over="ignore"):  # out-of-range values become inf and are reported by _check_finite
+            return np.ascontiguousarray(arr, dtype=np.float32)
     except (TypeError, ValueError) as e:
         if isinstance(e, DataError):
             raise
@@ -103,3 +104,11 @@ def to_matrix(X, model_names=None, n_features=None, source="X"):
         raise DataError(f"{source}: expected {n_features} features (columns), got {X32.shape[1]} (shape {X32.shape})")
     _check_finite(X32, X if isinstance(X, np.ndarray) else X32, names)
     return X32, names
+
+
+def read_csv(path, label_column=""):
+    """Reads a CSV with nomaly's core reader (the CLI's: header, float32 parsing, label column, errors naming
+    file:line:column). Returns (X float32 (n, d), feature names, labels int64 (n,) or None)."""
+    import os
+
+    return _nomaly.read_csv(os.fspath(path), label_column)

@@ -28,5 +28,6 @@ json parse_json_arg(const std::string& text, const std::string& what);
 void bind_errors(pyb::module_& m);
 void bind_detector(pyb::module_& m);
 void bind_store(pyb::module_& m);
+void bind_data(pyb::module_& m);
 
 }  // namespace nomaly::py

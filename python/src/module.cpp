@@ -94,4 +94,5 @@ PYBIND11_MODULE(_nomaly, m) {
   nomaly::py::bind_errors(m);
   nomaly::py::bind_detector(m);
   nomaly::py::bind_store(m);
+  nomaly::py::bind_data(m);
 }

@@ -1,10 +1,9 @@
-// Detector, registry, native bytes, ONNX export and column selection. Fit and scoring release the GIL.
+// Detector, registry, native bytes and ONNX export. Fit and scoring release the GIL.
 #include <memory>
 
 #include <pybind11/stl.h>
 
 #include "common.hpp"
-#include "nomaly/columns.hpp"
 #include "nomaly/errors.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/persistence/native_format.hpp"
@@ -85,16 +84,6 @@ void bind_detector(pyb::module_& m) {
     DetectorEntity e = decode_native_entity(std::string(b), name);
     if (!e.model) throw CorruptModel(name + ": holds no fitted model");
     return pyb::make_tuple(e.model, e.to_json().dump());
-  });
-  // The columns to take from named data, by nomaly::select_features (None = use the data as it is).
-  m.def("select_columns", [](const std::vector<std::string>& data_names, const std::vector<std::string>& model_names,
-                             const std::string& source) -> pyb::object {
-    Dataset probe;  // zero rows: only the names are matched, no values are copied
-    probe.cols = data_names.size();
-    probe.feature_names = data_names;
-    const Dataset out = select_features(std::move(probe), model_names, false, source);
-    if (out.feature_names == data_names) return pyb::none();
-    return pyb::cast(out.feature_names);
   });
 }
 
