@@ -12,10 +12,12 @@ VENV="${2:-}"
 PKG="$BUILD_DIR/python"
 [[ -f "$PKG/setup.py" && -n "$(ls "$PKG"/nomaly/_nomaly*.so 2>/dev/null)" ]] ||
   { echo "python_install: $PKG has no built package; run: cmake --build $BUILD_DIR --target nomaly_python_files" >&2; exit 1; }
+pre=()
 args=(--no-build-isolation --no-index --no-deps --no-cache-dir --disable-pip-version-check --quiet)
 if [[ -n "$VENV" ]]; then
-  [[ -x "$VENV/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages "$VENV"
-  PY="$VENV/bin/python"
+  # --without-pip: Debian's pip installs into the venv through --python (pip >= 22.3), no ensurepip run.
+  [[ -x "$VENV/bin/python" ]] || /usr/bin/python3 -m venv --system-site-packages --without-pip "$VENV"
+  PY="$VENV/bin/python"; pre=(--python "$PY")
 elif [[ "${SYSTEM:-0}" == 1 ]]; then
   PY=/usr/bin/python3; args+=(--break-system-packages)
 else
@@ -25,5 +27,5 @@ fi
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 cp -r "$PKG/setup.py" "$PKG/nomaly" "$work/"
 rm -rf "$work/nomaly/__pycache__"
-(cd "$work" && "$PY" -m pip install "${args[@]}" .)
+(cd "$work" && /usr/bin/python3 -m pip "${pre[@]}" install "${args[@]}" .)
 echo "python_install: installed nomaly for $("$PY" -c 'import sys; print(sys.executable)') ($(cd / && "$PY" -c 'import nomaly, os; print(os.path.dirname(nomaly.__file__))'))"
