@@ -98,6 +98,22 @@ def test_get_set_params_clone_and_pipeline(blobs):
     assert isinstance(e.value, ValueError)
 
 
+def test_model_selection_with_roc_auc(blobs):
+    """sklearn.model_selection scores the detectors with roc_auc through decision_function, as with PyOD."""
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = blobs
+    order = np.random.RandomState(0).permutation(len(y))  # spread the outliers over the folds
+    X, y = X[order], y[order]
+    aucs = cross_val_score(make_pipeline(StandardScaler(), nomaly.KNN()), X, y, scoring="roc_auc", cv=3)
+    assert aucs.shape == (3,) and aucs.min() > 0.95
+    search = GridSearchCV(nomaly.LOF(), {"n_neighbors": [5, 20]}, scoring="roc_auc", cv=3).fit(X, y)
+    assert search.best_params_["n_neighbors"] in (5, 20) and search.best_score_ > 0.95
+    assert isinstance(search.best_estimator_, nomaly.LOF) and hasattr(search.best_estimator_, "threshold_")
+
+
 def test_n_jobs_reaches_the_core_and_does_not_change_scores(blobs):
     import json
 
@@ -176,6 +192,33 @@ def test_two_threads_score_one_model_like_one_thread():
     for runs in results:
         for r in runs:
             np.testing.assert_array_equal(r, expected)
+
+
+def test_scoring_releases_the_gil():
+    """While one thread is inside C++ scoring, another thread keeps running Python code: with the GIL held, the
+    main thread's longest pause would span the whole call."""
+    import time
+
+    X = np.random.RandomState(3).randn(200000, 10).astype(np.float32)
+    det = nomaly.IForest(n_estimators=100, random_state=1, n_jobs=1).fit(X[:1000])
+    span = {}
+
+    def work():
+        span["t0"] = time.perf_counter()
+        det.decision_function(X)
+        span["t1"] = time.perf_counter()
+
+    t = threading.Thread(target=work)
+    stamps = []
+    t.start()
+    while t.is_alive():
+        stamps.append(time.perf_counter())
+    t.join()
+    inside = [s for s in stamps if span["t0"] <= s <= span["t1"]]
+    duration = span["t1"] - span["t0"]
+    assert len(inside) > 100, f"the main thread ran {len(inside)} iterations during a {duration:.3f} s call"
+    longest = max(np.diff([span["t0"]] + inside + [span["t1"]]))
+    assert longest < 0.5 * duration
 
 
 def test_not_fitted_is_sklearns_not_fitted_error(blobs):
