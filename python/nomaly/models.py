@@ -102,6 +102,9 @@ class BaseDetector(_Base):
         det = self._fitted()
         if self._decision_scores is None:
             ts = det.training_scores()
+            if not len(ts) and self._train is None:
+                raise AttributeError("decision_scores_ is not available on a detector loaded from a saved model: the "
+                                     "native format keeps the model, not the training scores (pickle keeps them)")
             self._decision_scores = ts if len(ts) else det.score_samples(self._train)
             self._train = None
         return self._decision_scores
@@ -135,7 +138,7 @@ class BaseDetector(_Base):
         state = {k: v for k, v in self.__dict__.items() if k not in ("_det", "_train", "_decision_scores")}
         if getattr(self, "_det", None) is not None:
             state["_native"] = self.to_native_bytes()
-            state["_decision_scores"] = self.decision_scores_
+            state["_decision_scores"] = getattr(self, "decision_scores_", None)  # None for a loaded model
         return state
 
     def __setstate__(self, state):
@@ -150,10 +153,15 @@ class BaseDetector(_Base):
 
 
 def _wrap_fitted(det, entity, cls=None):
-    """A Python detector object around a fitted C++ detector (and its store entity fields)."""
-    cls = cls if cls not in (None, BaseDetector) else _CLASSES[det.algorithm]
-    params = json.loads(det.params_json)
+    """A Python detector object from a C++ detector (None for an unfitted store record) and its entity fields."""
+    algorithm = det.algorithm if det is not None else entity["algorithm"]
+    cls = cls if cls not in (None, BaseDetector) else _CLASSES[algorithm]
+    params = json.loads(det.params_json) if det is not None else entity.get("parameters", {})
     obj = cls(**{k: v for k, v in params.items() if k in inspect.signature(cls.__init__).parameters})
+    if entity.get("id"):
+        obj.id = entity["id"]
+    if det is None or not det.is_fitted:  # a record registered before fit: parameters only
+        return obj
     obj._det, obj._train = det, None
     ts = det.training_scores()
     obj._decision_scores = ts if len(ts) else None
@@ -162,8 +170,6 @@ def _wrap_fitted(det, entity, cls=None):
     names = entity.get("feature_names") or []
     if names:
         obj.feature_names_in_ = np.asarray(names, dtype=object)
-    if entity.get("id"):
-        obj.id = entity["id"]
     return obj
 
 

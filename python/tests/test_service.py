@@ -4,6 +4,7 @@ import asyncio
 import hashlib
 import json
 import pathlib
+import pickle
 import subprocess
 
 import numpy as np
@@ -35,6 +36,8 @@ def test_native_round_trip_is_bit_exact_row_by_row(tmp_path, fitted):
     back = service.get_detector("iso-1")
     assert type(back) is nomaly.IForest and back.n_estimators == 30
     np.testing.assert_array_equal(back.decision_function(X), det.decision_function(X))
+    assert not hasattr(back, "decision_scores_")  # the native format keeps no training scores
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(back)).decision_function(X), det.decision_function(X))
 
 
 def test_onnx_round_trip_row_by_row(tmp_path, fitted):
@@ -60,7 +63,9 @@ def test_seed_error_cases(tmp_path, fitted, monkeypatch):
         service.save_model("ghost")
     with pytest.raises(nomaly.NoSavedModel, match="No saved model found for detector ghost"):
         service.load_model("ghost")
-    service.register(nomaly.LOF(), "raw")
+    service.register(nomaly.LOF(n_neighbors=7), "raw")
+    raw = service.get_detector("raw")
+    assert type(raw) is nomaly.LOF and raw.n_neighbors == 7 and raw.id == "raw" and not hasattr(raw, "threshold_")
     with pytest.raises(nomaly.NotFitted, match="Detector lof is not fitted"):
         service.save_model("raw")
     service.register(det, "d1")
