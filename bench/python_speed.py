@@ -108,6 +108,7 @@ def main():
     ]
     pathlib.Path(a.out).write_text("\n".join(lines))
     if a.json:
+        pathlib.Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         pathlib.Path(a.json).write_text(json.dumps(res, indent=2))
     print("\n".join(lines))
 
