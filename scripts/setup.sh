@@ -12,6 +12,7 @@ DEB_PACKAGES=(
   libsvm-dev libtorch-dev libtbb-dev libnanoflann-dev libspdlog-dev libssl-dev
   python3 python3-sklearn python3-numpy python3-matplotlib
   clang-14 libclang-rt-14-dev
+  libcpp-httplib-dev hey wrk python3-fastapi python3-uvicorn python3-requests
 )
 
 ORT_VERSION=1.29.0
