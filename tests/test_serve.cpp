@@ -262,7 +262,7 @@ TEST_F(ServeFixture, UnknownModelsRoutesIdsMethodsAndOversizedBodies) {
   EXPECT_EQ(r->status, 404);
   EXPECT_NE(error_of(r).find("no route /v2/nothing/here"), std::string::npos);
   // Ids go through the store's validation: no path traversal through the URL, encoded or not.
-  for (const std::string path : {"/v2/models/../infer", "/v2/models/%2e%2e/infer", "/v2/models/a%00b/infer",
+  for (const std::string& path : std::vector<std::string>{"/v2/models/../infer", "/v2/models/%2e%2e/infer", "/v2/models/a%00b/infer",
                                  "/v2/models/" + std::string(65, 'a') + "/infer"}) {
     r = c->Post(path, infer_body(data, 0, 1), "application/json");
     ASSERT_TRUE(r) << path;
