@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <unordered_map>
 
@@ -30,13 +31,18 @@ json parse_body(std::string_view body) {
   return j;
 }
 
-/// One JSON number as float32; 400 naming `field` for anything else or a value float32 cannot hold.
-float to_float(const json& v, const std::string& field) {
-  if (!v.is_number()) bad(field + ": expected a number, got " + v.type_name());
-  const double x = v.get<double>();
-  const float f = static_cast<float>(x);
+/// One JSON number as float32; 400 naming the field for anything else or a value float32 cannot hold.
+/// The field name (`prefix[i]` or `prefix[i][j]`) is built only for the message: no allocation per value.
+float to_float(const json& v, const char* prefix, std::size_t i, std::size_t j = SIZE_MAX) {
+  const auto field = [&] {
+    std::string f = std::string(prefix) + "[" + std::to_string(i) + "]";
+    if (j != SIZE_MAX) f += "[" + std::to_string(j) + "]";
+    return f;
+  };
+  if (!v.is_number()) bad(field() + ": expected a number, got " + v.type_name());
+  const float f = static_cast<float>(v.get<double>());
   if (!std::isfinite(f))
-    bad(field + ": non-finite value (NaN and +/-inf are rejected; " + v.dump() + " overflows float32)");
+    bad(field() + ": non-finite value (NaN and +/-inf are rejected; " + v.dump() + " overflows float32)");
   return f;
 }
 
@@ -60,7 +66,7 @@ void read_data(const json& data, InferRequest& r) {
   if (!data.is_array()) bad(f + ": expected an array, got " + data.type_name());
   r.X.resize(r.rows * r.cols);
   if (data.size() == r.rows * r.cols && (data.empty() || !data[0].is_array())) {  // flat, row-major
-    for (std::size_t k = 0; k < data.size(); ++k) r.X[k] = to_float(data[k], f + "[" + std::to_string(k) + "]");
+    for (std::size_t k = 0; k < data.size(); ++k) r.X[k] = to_float(data[k], "inputs[0].data", k);
     return;
   }
   if (data.size() != r.rows)
@@ -69,11 +75,10 @@ void read_data(const json& data, InferRequest& r) {
         std::to_string(r.rows) + " rows)");
   for (std::size_t i = 0; i < r.rows; ++i) {
     const json& row = data[i];
-    const std::string fi = f + "[" + std::to_string(i) + "]";
     if (!row.is_array() || row.size() != r.cols)
-      bad(fi + ": expected an array of " + std::to_string(r.cols) + " numbers (shape[1]), got " +
+      bad(f + "[" + std::to_string(i) + "]: expected an array of " + std::to_string(r.cols) + " numbers (shape[1]), got " +
           (row.is_array() ? std::to_string(row.size()) + " elements" : std::string(row.type_name())));
-    for (std::size_t j = 0; j < r.cols; ++j) r.X[i * r.cols + j] = to_float(row[j], fi + "[" + std::to_string(j) + "]");
+    for (std::size_t j = 0; j < r.cols; ++j) r.X[i * r.cols + j] = to_float(row[j], "inputs[0].data", i, j);
   }
 }
 
@@ -216,11 +221,11 @@ Dataset parse_score_request(std::string_view body, std::size_t d, const std::vec
     if (ds.cols == 0) bad("rows[0]: expected a non-empty array of numbers");
     ds.X.resize(ds.rows * ds.cols);
     for (std::size_t i = 0; i < ds.rows; ++i) {
-      const std::string f = "rows[" + std::to_string(i) + "]";
-      if (!rows[i].is_array()) bad(f + ": expected an array of numbers, got " + rows[i].type_name());
+      const auto f = [i] { return "rows[" + std::to_string(i) + "]"; };
+      if (!rows[i].is_array()) bad(f() + ": expected an array of numbers, got " + rows[i].type_name());
       if (rows[i].size() != ds.cols)
-        bad(f + ": " + std::to_string(rows[i].size()) + " values; the model expects " + std::to_string(ds.cols));
-      for (std::size_t c = 0; c < ds.cols; ++c) ds.X[i * ds.cols + c] = to_float(rows[i][c], f + "[" + std::to_string(c) + "]");
+        bad(f() + ": " + std::to_string(rows[i].size()) + " values; the model expects " + std::to_string(ds.cols));
+      for (std::size_t c = 0; c < ds.cols; ++c) ds.X[i * ds.cols + c] = to_float(rows[i][c], "rows", i, c);
     }
     return ds;
   }
@@ -248,8 +253,8 @@ Dataset parse_score_request(std::string_view body, std::size_t d, const std::vec
       const std::string f = "records[" + std::to_string(i) + "]." + sel.feature_names[c];
       const auto it = recs[i].find(sel.feature_names[c]);
       if (it == recs[i].end()) bad(f + ": missing (the model needs every feature in every record)");
-      to_float(*it, f);  // throws naming the type or the overflow
-      bad(f + ": non-finite value");
+      if (!it->is_number()) bad(f + ": expected a number, got " + it->type_name());
+      bad(f + ": non-finite value (NaN and +/-inf are rejected; " + it->dump() + " overflows float32)");
     }
   return sel;
 }

@@ -116,6 +116,17 @@ struct Server::Impl {
     http.set_read_timeout(30, 0);
     http.set_write_timeout(30, 0);
     http.set_payload_max_length(opt.max_body_bytes);
+    http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+      // Bodies are JSON whatever the client calls them (`curl -d` says x-www-form-urlencoded), and cpp-httplib caps
+      // form-encoded bodies at 8 KiB (a constant compiled into Debian's library): read them as JSON. The request
+      // object is cpp-httplib's own non-const local, so writing its headers here is well-defined.
+      auto& r = const_cast<httplib::Request&>(req);
+      if (r.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+        r.headers.erase("Content-Type");
+        r.headers.emplace("Content-Type", "application/json");
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     const auto any = [this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); };
     http.Get(".*", any);
     http.Post(".*", any);
