@@ -112,7 +112,8 @@ struct Server::Impl {
     http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
     http.set_tcp_nodelay(true);  // a response is written in two sends; Nagle would hold the second one back
     http.set_keep_alive_max_count(1000);
-    http.set_keep_alive_timeout(5);
+    // An idle keep-alive connection holds its worker until this timeout, and stop() waits for it: keep it short.
+    http.set_keep_alive_timeout(2);
     http.set_read_timeout(30, 0);
     http.set_write_timeout(30, 0);
     http.set_payload_max_length(opt.max_body_bytes);
