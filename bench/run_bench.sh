@@ -3,7 +3,8 @@
 #   bash bench/run_bench.sh [BUILD_DIR]
 # Environment: BENCH_FILTER (Google Benchmark regex, default all), BENCH_MIN_TIME (seconds per benchmark,
 # default 0.2), SK_BUDGET (seconds per sklearn measurement, default 0.3), SK_ALGORITHMS (comma list, default
-# all), BENCH_OUT (default bench/results/speed.md), PYTHON (default /usr/bin/python3, Debian's sklearn).
+# all), BENCH_OUT (default bench/results/speed.md), PYTHON (default /usr/bin/python3, Debian's sklearn),
+# SKIP_SERVE_BENCH=1, SERVE_BENCH_SECONDS (per wrk case, default 10), SERVE_BENCH_OUT (default bench/results/serve.md).
 # Raw results stay in BUILD_DIR/bench/: nomaly_bench.json (Google Benchmark JSON), sklearn_speed.json.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,3 +42,10 @@ echo "== Python package (bench/results/python.md)"
   cmake --build "$BUILD_DIR" --target nomaly_python_files nomaly_cli -j "$(nproc)"
 PYTHONWARNINGS=ignore "$PYTHON" "$ROOT/bench/python_speed.py" --build "$BUILD_DIR" \
   --out "$(dirname "$OUT")/python.md" --json "$RAW/python_speed.json"
+# nomaly serve against FastAPI + uvicorn + sklearn over HTTP (wrk on loopback); SKIP_SERVE_BENCH=1 skips it.
+if [[ "${SKIP_SERVE_BENCH:-0}" != 1 ]]; then
+  SERVE_OUT="${SERVE_BENCH_OUT:-$ROOT/bench/results/serve.md}"
+  echo "== nomaly serve vs FastAPI + uvicorn + scikit-learn ($SERVE_OUT)"
+  [[ -x "$BUILD_DIR/nomaly" ]] || cmake --build "$BUILD_DIR" --target nomaly_cli -j "$(nproc)"
+  "$PYTHON" "$ROOT/bench/serve_bench.py" --cli "$BUILD_DIR/nomaly" --out "$SERVE_OUT" --json-out "$RAW/serve_bench.json"
+fi

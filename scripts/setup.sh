@@ -14,6 +14,7 @@ DEB_PACKAGES=(
   python3-dev pybind11-dev python3-pybind11 python3-pytest python3-pandas python3-dask python3-distributed
   python3-onnx python3-joblib python3-scipy python3-setuptools python3-wheel python3-pip python3-venv
   clang-14 libclang-rt-14-dev
+  libcpp-httplib-dev hey wrk python3-fastapi python3-uvicorn python3-requests
 )
 
 ORT_VERSION=1.29.0

@@ -9,5 +9,7 @@ namespace nomaly::cli {
 void add_detect_commands(CLI::App& app);
 /// train, save, load, export, list, delete, score (cli/store_commands.cpp).
 void add_store_commands(CLI::App& app);
+/// serve (cli/serve_command.cpp).
+void add_serve_command(CLI::App& app);
 
 }  // namespace nomaly::cli

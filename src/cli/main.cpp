@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", NOMALY_VERSION);
   nomaly::cli::add_detect_commands(app);
   nomaly::cli::add_store_commands(app);
+  nomaly::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
