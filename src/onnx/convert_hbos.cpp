@@ -13,7 +13,7 @@ namespace {
 std::string convert(const Detector& det, onnx_build::GraphBuilder& g, const std::string& x, std::string& doc) {
   const auto* hbos = dynamic_cast<const Hbos*>(&det);
   if (!hbos) throw OnnxExportError("hbos: detector is not an Hbos");
-  const std::string sums = add_step_tree_ensemble(g, x, hbos->step_thresholds(), hbos->step_values(), 1);
+  const std::string sums = add_step_lookup(g, x, hbos->step_thresholds(), hbos->step_values(), 1);
   doc = "HBOS score -sum_j log2(histogram density_j + alpha); higher = more anomalous (Goldstein & Dengel 2012, PyOD).";
   return g.node("Reshape", {sums, g.initializer_int64("flat_shape", {-1}, {1})});
 }
