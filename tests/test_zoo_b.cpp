@@ -5,7 +5,8 @@
 // References (PyOD is not packaged in Debian, and its published benchmark numbers are means over random 60/40
 // splits, not fit-all/score-all, so they cannot be compared here):
 //  - HBOS, ECOD, COPOD: tests/reference/pyod_ref.py, a small numpy/scipy re-implementation of PyOD's code
-//    (hbos.py _calculate_outlier_scores, ecod.py + stat_models.column_ecdf, copod.py). Training scores must
+//    (hbos.py _calculate_outlier_scores, ecod.py + stat_models.column_ecdf, copod.py; each with its own
+//    per-feature rule, see include/nomaly/detectors/ecod.hpp). Training scores must
 //    match row by row, not only in ROC-AUC.
 //  - OCSVM: tests/reference/sklearn_ref.py ocsvm, scikit-learn's OneClassSVM() -decision_function.
 #include <gtest/gtest.h>
