@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "nomaly/detectors/ecod.hpp"
+#include "nomaly/errors.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/onnx_model.hpp"
 #include "nomaly/onnx/parity.hpp"
