@@ -1,5 +1,5 @@
-// HBOS -> one ai.onnx.ml.TreeEnsembleRegressor (one tree per feature over the float32 bin cut points, SUM of the
-// -log2(density + alpha) leaves) -> Reshape to [N].
+// HBOS -> the step lookup of onnx/step_trees.hpp (binary search over the float32 bin cut points, float64 sum of
+// the -log2(density + alpha) leaves) -> Reshape to [N].
 #include "nomaly/detectors/hbos.hpp"
 #include "nomaly/errors.hpp"
 #include "nomaly/onnx/export.hpp"
