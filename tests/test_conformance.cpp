@@ -9,6 +9,7 @@
 #include "nomaly/errors.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/onnx_model.hpp"
+#include "nomaly/onnx/parity.hpp"
 #include "nomaly/registry.hpp"
 #include "test_util.hpp"
 
@@ -118,15 +119,16 @@ TEST_P(Conformance, OnnxParityRowByRow) {
   const OnnxModel m = OnnxModel::load_bytes(export_onnx_bytes(*d), GetParam());
   EXPECT_EQ(m.style(), OnnxStyle::Nomaly);
   EXPECT_EQ(m.metadata().algorithm, GetParam());
+  const double floor = parity_floor(*d);  // the scale-aware rule of nomaly/onnx/parity.hpp
   for (const Dataset* ds : {&train, &fresh}) {
     const auto native = d->score_samples(ds->view());
     const auto labels = d->labels_for(native);
     const OnnxScore o = m.score(ds->view());
     ASSERT_EQ(o.scores.size(), ds->rows);
+    const ParityReport p = parity_report(o.scores, native, floor);
+    EXPECT_LE(p.max_rel, 1e-4) << "worst row " << p.worst_row;
     for (std::size_t i = 0; i < ds->rows; ++i) {
-      EXPECT_LE(std::fabs(static_cast<double>(o.scores[i]) - native[i]), 1e-4 * std::max(1.0, std::fabs(double(native[i]))))
-          << "row " << i;
-      if (std::fabs(native[i] - d->threshold()) > 1e-4 * std::max(1.0, std::fabs(double(native[i])))) {
+      if (std::fabs(native[i] - d->threshold()) > 1e-4 * std::max(floor, std::fabs(double(native[i])))) {
         EXPECT_EQ(o.labels[i], labels[i]) << "row " << i;
       }
     }

@@ -14,6 +14,7 @@
 #include "cli/report.hpp"
 #include "nomaly/csv.hpp"
 #include "nomaly/errors.hpp"
+#include "nomaly/onnx/parity.hpp"
 #include "nomaly/flags.hpp"
 #include "nomaly/metrics.hpp"
 #include "nomaly/onnx/export.hpp"
@@ -117,24 +118,27 @@ void run_verify(const VerifyOptions& o, bool label_given) {
   const auto native = entity.model->score_samples(data.view());
   const auto native_labels = entity.model->labels_for(native);
   const OnnxScore ort = model.score(data.view());
-  const auto [max_abs, max_rel] = score_diff(ort.scores, native);
+  const ParityReport parity = parity_report(ort.scores, native, parity_floor(*entity.model));
+  const double max_abs = parity.max_abs, max_rel = parity.max_rel;
   std::size_t label_diff = 0, label_diff_near = 0;
   for (std::size_t i = 0; i < data.rows; ++i) {
     if (ort.labels[i] != native_labels[i]) {
       ++label_diff;
       // Disagreements right at the threshold are a rounding matter, not a model difference.
-      label_diff_near += std::fabs(native[i] - entity.model->threshold()) <= o.tolerance * std::max(1.0f, std::fabs(native[i]));
+      label_diff_near += std::fabs(static_cast<double>(native[i]) - entity.model->threshold()) <=
+                         o.tolerance * std::max(static_cast<double>(std::fabs(native[i])), parity.floor);
     }
   }
   const bool ok = max_rel <= o.tolerance && label_diff == label_diff_near;
   if (o.json_out) {
-    std::cout << json{{"n_rows", data.rows}, {"max_abs_diff", max_abs}, {"max_rel_diff", max_rel},
+    std::cout << json{{"n_rows", data.rows}, {"max_abs_diff", max_abs}, {"max_rel_diff", max_rel}, {"parity_floor", parity.floor}, {"worst_row", parity.worst_row + 1},
                       {"label_disagreements", label_diff}, {"label_disagreements_at_threshold", label_diff_near},
                       {"tolerance", o.tolerance}, {"ok", ok}}.dump()
               << "\n";
   } else {
     std::cout << "rows:                 " << data.rows << "\nmax |ORT - native|:   " << max_abs
-              << "\nmax relative diff:    " << max_rel << " (tolerance " << o.tolerance << ")"
+              << "\nmax relative diff:    " << max_rel << " (|diff| / max(|native|, " << parity.floor << "), tolerance "
+              << o.tolerance << ", worst row " << parity.worst_row + 1 << ")"
               << "\nlabel disagreements:  " << label_diff << " (" << label_diff_near << " within tolerance of the threshold)"
               << "\nverdict:              " << (ok ? "match" : "MISMATCH") << "\n";
   }
@@ -175,7 +179,8 @@ void add_detect_commands(CLI::App& app) {
   verify->add_option("--native", v->native_path, "Native .nomaly file of the same detector")->required();
   auto* verify_label = verify->add_option("--label-column", v->label_column,
                                           "Label column to drop from the features (default: 'label' if present)");
-  verify->add_option("--tolerance", v->tolerance, "Max |diff| / max(1, |native|)")->capture_default_str();
+  verify->add_option("--tolerance", v->tolerance, "Max |ORT - native| / max(|native|, floor), floor = 1e-3 x the spread (max - min) of the native "
+                  "scores of the model's reference rows (docs/onnx-contract.md)")->capture_default_str();
   verify->add_flag("--json", v->json_out, "Print one JSON object");
   verify->callback([v, verify_label] { run_verify(*v, verify_label->count() > 0); });
 

@@ -12,6 +12,7 @@
 #include "cli/report.hpp"
 #include "nomaly/csv.hpp"
 #include "nomaly/errors.hpp"
+#include "nomaly/onnx/parity.hpp"
 #include "nomaly/metrics.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/onnx_model.hpp"
@@ -82,19 +83,17 @@ void run_quickstart(const std::string& path) {
   const auto onnx_path = service.save_model(entity.id, Format::Onnx);
   const auto loaded = service.load_model(entity.id, Format::Onnx);
   const ScoreResult ort = loaded->score(data.view());
-  double max_diff = 0.0;
+  const ParityReport parity = parity_report(ort.scores, scores, parity_floor(scores));
+  const double max_diff = parity.max_abs;
   std::size_t label_diff = 0;
-  for (std::size_t i = 0; i < data.rows; ++i) {
-    max_diff = std::max(max_diff, std::fabs(static_cast<double>(ort.scores[i]) - scores[i]));
-    label_diff += ort.labels[i] != labels[i];
-  }
+  for (std::size_t i = 0; i < data.rows; ++i) label_diff += ort.labels[i] != labels[i];
   std::cout << "\nONNX: saved " << onnx_path.string() << " (" << std::filesystem::file_size(onnx_path) << " bytes), "
             << "reloaded in a fresh ONNX Runtime session";
   if (const OnnxModel* m = loaded->onnx())
     std::cout << " (created in " << std::fixed << std::setprecision(1) << m->load_seconds() * 1e3 << " ms)";
   std::cout << "\n" << std::scientific << std::setprecision(2) << "parity: max |Δscore| = " << max_diff
             << ", labels identical: " << (label_diff == 0 ? "yes" : "no (" + std::to_string(label_diff) + " differ)") << "\n";
-  if (label_diff != 0 || max_diff > 1e-5) throw ModelError("quickstart: ONNX scores differ from the native scores");
+  if (label_diff != 0 || !parity.ok()) throw ModelError("quickstart: ONNX scores differ from the native scores");
 
   const auto files = service.export_model(entity.id, root / "bundle");
   std::cout << "\ndeployment bundle in " << (root / "bundle").string() << "/:\n";

@@ -90,17 +90,6 @@ void write_file(const std::string& path, const std::string& bytes) {
   if (!f.flush()) throw DataError(path + ": write failed");
 }
 
-ScoreDiff score_diff(const std::vector<float>& got, const std::vector<float>& want) {
-  ScoreDiff r;
-  for (std::size_t i = 0; i < want.size() && i < got.size(); ++i) {
-    double d = std::fabs(static_cast<double>(got[i]) - want[i]);
-    if (std::isnan(d)) d = std::numeric_limits<double>::infinity();
-    r.max_abs = std::max(r.max_abs, d);
-    r.max_rel = std::max(r.max_rel, d / std::max(1.0, std::fabs(static_cast<double>(want[i]))));
-  }
-  return r;
-}
-
 void attach_progress(Detector& detector) {
   auto* deep = dynamic_cast<DeepDetector*>(&detector);
   if (!deep) return;

@@ -38,13 +38,6 @@ std::string default_label_column(const std::string& csv_path, const std::string&
 /// Writes bytes to a file atomically enough for CLI output; DataError naming the path on failure.
 void write_file(const std::string& path, const std::string& bytes);
 
-/// ORT (or reloaded) scores against native ones, the rule `verify` and `load` share: max |got - want| and max
-/// |got - want| / max(1, |want|). A NaN difference counts as infinite, so it can never pass a tolerance.
-struct ScoreDiff {
-  double max_abs = 0.0;
-  double max_rel = 0.0;
-};
-ScoreDiff score_diff(const std::vector<float>& got, const std::vector<float>& want);
 /// For deep detectors: prints per-epoch progress to stderr (a bar with loss and rows/s on a TTY, plain lines
 /// otherwise). Does nothing for other detectors.
 void attach_progress(Detector& detector);

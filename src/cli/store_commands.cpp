@@ -20,6 +20,7 @@
 #include "nomaly/columns.hpp"
 #include "nomaly/csv.hpp"
 #include "nomaly/errors.hpp"
+#include "nomaly/onnx/parity.hpp"
 #include "nomaly/metrics.hpp"
 #include "nomaly/persistence/service.hpp"
 #include "nomaly/registry.hpp"
@@ -116,15 +117,16 @@ void run_load(const std::string& store, const std::string& id, const std::string
     const MatrixView X{ref.data(), ref.size() / det.n_features(), det.n_features()};
     const ScoreResult r = scorer->score(X);
     const std::vector<float> native = det.score_samples(X);
-    const auto [max_diff, max_rel] = score_diff(r.scores, native);
+    const ParityReport p = parity_report(r.scores, native, parity_floor(native));
+    const double max_diff = p.max_abs, max_rel = p.max_rel;
     std::size_t anomalies = 0;
     for (const auto l : r.labels) anomalies += static_cast<std::size_t>(l);
-    // The rule `verify` applies: a loaded model that scores differently from the fit it claims to be is an error.
-    constexpr double kTolerance = 1e-5;
-    if (!(max_rel <= kTolerance))
+    // The rule `verify` applies (nomaly/onnx/parity.hpp; the check rows are the reference rows, so their native
+    // scores give the floor): a loaded model that scores differently from the fit it claims to be is an error.
+    if (!p.ok())
       throw ModelError("load " + id + " (" + format + "): the check batch of " + std::to_string(X.rows) +
-                       " reference rows differs from the native detector (max relative diff " + std::to_string(max_rel) +
-                       ", tolerance 1e-05); run `nomaly verify` on the saved files");
+                       " reference rows differs from the native detector (max |diff| / max(|native|, floor " +
+                       std::to_string(p.floor) + ") = " + std::to_string(max_rel) + ", tolerance 1e-05); run `nomaly verify` on the saved files");
     check << "  check batch  " << X.rows << " reference rows, " << anomalies << " anomalies, max |diff| vs native "
           << max_diff << "\n";
   }

@@ -40,16 +40,20 @@ std::int32_t skew_sign(const std::vector<double>& col) {
 std::vector<ParamSpec> ecdf_tail_params() {
   return {
       {"contamination", 0.1, "float in (0, 0.5] | \"auto\"", "expected outlier share (PyOD default 0.1)"},
-      {"aggregation", "pyod", "\"pyod\" | \"paper\"",
-       "pyod: sum_j max(U_skew, (U_l+U_r)/2); paper: max of the left, right and skew-corrected sums"},
+      {"aggregation", "pyod", "\"pyod\" | \"max\" | \"mean\" | \"paper\"",
+       "pyod: this algorithm's PyOD rule (ecod: max, copod: mean); max: sum_j max(U_l, U_r, U_skew); "
+       "mean: sum_j max(U_skew, (U_l+U_r)/2); paper: max of the left, right and skew-corrected sums"},
   };
 }
 
 EcdfTailDetector::EcdfTailDetector(std::string algorithm, const json& params) : Detector(std::move(algorithm), params) {
-  const std::string agg = param_string(this->params(), "aggregation");
-  if (agg != "pyod" && agg != "paper")
-    throw ParameterError("parameter 'aggregation' expects \"pyod\" or \"paper\", got \"" + agg + "\"");
+  std::string agg = param_string(this->params(), "aggregation");
+  if (agg != "pyod" && agg != "paper" && agg != "max" && agg != "mean")
+    throw ParameterError("parameter 'aggregation' expects \"pyod\", \"max\", \"mean\" or \"paper\", got \"" + agg + "\"");
+  // PyOD's ECOD takes the largest of the three per-feature terms, its COPOD the larger of U_skew and the tails' mean.
+  if (agg == "pyod") agg = this->algorithm() == "ecod" ? "max" : "mean";
   paper_ = agg == "paper";
+  max_rule_ = agg == "max";
 }
 
 std::vector<float> EcdfTailDetector::fit_impl(MatrixView X) {
@@ -89,6 +93,8 @@ std::vector<float> EcdfTailDetector::fit_impl(MatrixView X) {
         v.push_back(static_cast<float>(ul));
         v.push_back(static_cast<float>(ur));
         v.push_back(static_cast<float>(uskew));
+      } else if (max_rule_) {
+        v.push_back(static_cast<float>(std::max(std::max(ul, ur), uskew)));
       } else {
         v.push_back(static_cast<float>(std::max(uskew, (ul + ur) / 2.0)));
       }
@@ -126,8 +132,9 @@ Ecod::Ecod(const json& params) : EcdfTailDetector("ecod", params) {}
 namespace detail {
 void register_ecod() {
   register_algorithm(AlgorithmInfo{
-      "ecod", "ECOD: sum of per-feature -log empirical tail probabilities, skewness-corrected",
-      "Li et al. (2022), ECOD, IEEE TKDE; PyOD ECOD semantics, ECDFs from training data only", ecdf_tail_params(), false,
+      "ecod", "ECOD: sum over features of the largest of -log left tail, -log right tail and the skew-corrected tail",
+      "Li et al. (2022), ECOD, IEEE TKDE; PyOD pyod/models/ecod.py decision_function as released through PyOD 2.x "
+      "(commit 8e6218e0: O = max(U_l, U_r, U_skew) per feature, summed), ECDFs from training data only", ecdf_tail_params(), false,
       true, "", [](const json& p) { return std::make_unique<Ecod>(p); }});
 }
 }  // namespace detail

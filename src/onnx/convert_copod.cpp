@@ -1,4 +1,4 @@
-// COPOD is computed exactly as ECOD (as in PyOD), so it exports through the same step-tree converter.
+// COPOD shares ECOD's tables (only the per-feature rule differs), so it exports through the same step lookup.
 #include "nomaly/onnx/export.hpp"
 #include "onnx/converters.hpp"
 #include "onnx/step_trees.hpp"

@@ -154,6 +154,14 @@ std::string GraphBuilder::initializer_int64(const std::string& name, const std::
   return out;
 }
 
+std::string GraphBuilder::initializer_double(const std::string& name, const std::vector<double>& data,
+                                             const std::vector<std::int64_t>& dims) {
+  std::string out;
+  auto& t = impl_->new_initializer(name, ::onnx::TensorProto::DOUBLE, dims, data.size(), out);
+  t.set_raw_data(little_endian_bytes(data));
+  return out;
+}
+
 std::string GraphBuilder::scalar(const std::string& name, float value) { return initializer(name, {value}, {}); }
 
 std::string GraphBuilder::node(const std::string& op_type, const std::vector<std::string>& inputs,

@@ -47,72 +47,63 @@ void merge_equal_pieces(std::vector<float>& thresholds, std::vector<float>& valu
   values = std::move(v_out);
 }
 
-namespace {
-
-struct Ensemble {
-  std::vector<std::int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids;
-  std::vector<std::int64_t> target_tree, target_node, target_id;
-  std::vector<float> node_values, weights;
-  std::vector<std::string> modes;
-};
-
-// Pre-order balanced tree over pieces [lo, hi]; returns the local id of the subtree root.
-std::int64_t build(Ensemble& e, std::int64_t tree, std::int64_t& next_id, const std::vector<float>& t,
-                   const std::vector<float>& v, std::size_t T, std::size_t lo, std::size_t hi) {
-  const std::int64_t id = next_id++;
-  const std::size_t slot = e.node_ids.size();
-  e.tree_ids.push_back(tree);
-  e.node_ids.push_back(id);
-  e.feature_ids.push_back(tree);
-  e.true_ids.push_back(0);
-  e.false_ids.push_back(0);
-  if (lo == hi) {
-    e.node_values.push_back(0.0f);
-    e.modes.emplace_back("LEAF");
-    for (std::size_t k = 0; k < T; ++k) {
-      e.target_tree.push_back(tree);
-      e.target_node.push_back(id);
-      e.target_id.push_back(static_cast<std::int64_t>(k));
-      e.weights.push_back(v[lo * T + k]);
-    }
-    return id;
-  }
-  const std::size_t mid = lo + (hi - lo) / 2;  // pieces lo..mid are those with x <= t[mid]
-  e.node_values.push_back(t[mid]);
-  e.modes.emplace_back("BRANCH_LEQ");
-  const std::int64_t left = build(e, tree, next_id, t, v, T, lo, mid);
-  const std::int64_t right = build(e, tree, next_id, t, v, T, mid + 1, hi);
-  e.true_ids[slot] = left;
-  e.false_ids[slot] = right;
-  return id;
-}
-
-}  // namespace
-
-std::string add_step_tree_ensemble(onnx_build::GraphBuilder& g, const std::string& x,
-                                   const std::vector<std::vector<float>>& thresholds,
-                                   const std::vector<std::vector<float>>& values, std::size_t n_targets) {
-  if (thresholds.size() != values.size() || thresholds.empty() || n_targets == 0)
-    throw OnnxExportError("step trees: inconsistent step-function tables");
-  Ensemble e;
-  for (std::size_t j = 0; j < thresholds.size(); ++j) {
+std::string add_step_lookup(onnx_build::GraphBuilder& g, const std::string& x,
+                            const std::vector<std::vector<float>>& thresholds,
+                            const std::vector<std::vector<float>>& values, std::size_t n_targets) {
+  if (thresholds.size() != values.size() || thresholds.empty() || n_targets == 0 || n_targets > 4)
+    throw OnnxExportError("step lookup: inconsistent step-function tables");
+  const std::size_t d = thresholds.size();
+  std::vector<float> t_flat, v_flat;
+  std::vector<std::int64_t> t_off(d), t_count(d), v_off(d);
+  std::size_t max_count = 0;
+  for (std::size_t j = 0; j < d; ++j) {
     const std::size_t pieces = thresholds[j].size() + 1;
     if (values[j].size() != pieces * n_targets)
-      throw OnnxExportError("step trees: feature " + std::to_string(j) + " has " + std::to_string(values[j].size()) +
+      throw OnnxExportError("step lookup: feature " + std::to_string(j) + " has " + std::to_string(values[j].size()) +
                             " leaf values for " + std::to_string(pieces) + " pieces");
-    std::int64_t next_id = 0;
-    build(e, static_cast<std::int64_t>(j), next_id, thresholds[j], values[j], n_targets, 0, pieces - 1);
+    t_off[j] = static_cast<std::int64_t>(t_flat.size());
+    t_count[j] = static_cast<std::int64_t>(thresholds[j].size());
+    v_off[j] = static_cast<std::int64_t>(v_flat.size());
+    max_count = std::max(max_count, thresholds[j].size());
+    t_flat.insert(t_flat.end(), thresholds[j].begin(), thresholds[j].end());
+    v_flat.insert(v_flat.end(), values[j].begin(), values[j].end());
   }
+  // A finished search probes index t_off[j] + t_count[j]: one padding entry keeps that Gather in bounds.
+  t_flat.push_back(std::numeric_limits<float>::infinity());
+  const auto di = static_cast<std::int64_t>(d);
   using onnx_build::Attr;
-  return g.node("TreeEnsembleRegressor", {x},
-                {Attr{"n_targets", static_cast<std::int64_t>(n_targets)}, Attr{"aggregate_function", std::string("SUM")},
-                 Attr{"post_transform", std::string("NONE")}, Attr{"nodes_treeids", e.tree_ids},
-                 Attr{"nodes_nodeids", e.node_ids}, Attr{"nodes_featureids", e.feature_ids},
-                 Attr{"nodes_values", e.node_values}, Attr{"nodes_modes", e.modes},
-                 Attr{"nodes_truenodeids", e.true_ids}, Attr{"nodes_falsenodeids", e.false_ids},
-                 Attr{"target_treeids", e.target_tree}, Attr{"target_nodeids", e.target_node},
-                 Attr{"target_ids", e.target_id}, Attr{"target_weights", e.weights}},
-                onnx_build::kMlDomain);
+  const std::string thr = g.initializer("step_thresholds", t_flat, {static_cast<std::int64_t>(t_flat.size())});
+  const std::string vals = g.initializer("step_values", v_flat, {static_cast<std::int64_t>(v_flat.size())});
+  const std::string toff = g.initializer_int64("step_threshold_offsets", t_off, {di});
+  const std::string voff = g.initializer_int64("step_value_offsets", v_off, {di});
+  const std::string one = g.initializer_int64("step_one", {1}, {});
+  const std::string two = g.initializer_int64("step_two", {2}, {});
+  // lower_bound with a fixed number of halvings: lo/hi per (row, feature), a step only while lo < hi.
+  std::string lo = g.initializer_int64("step_lo0", std::vector<std::int64_t>(d, 0), {di});
+  std::string hi = g.initializer_int64("step_hi0", t_count, {di});
+  std::size_t steps = 0;
+  while ((std::size_t{1} << steps) <= max_count) ++steps;
+  for (std::size_t s = 0; s < steps; ++s) {
+    const std::string mid = g.node("Div", {g.node("Add", {lo, hi}), two});
+    const std::string probe = g.node("Gather", {thr, g.node("Add", {mid, toff})});
+    const std::string less = g.node("Less", {probe, x});  // t[mid] < x: the answer lies right of mid
+    const std::string active = g.node("Less", {lo, hi});
+    const std::string right = g.node("And", {active, less});
+    const std::string left = g.node("And", {active, g.node("Not", {less})});
+    const std::string new_lo = g.node("Where", {right, g.node("Add", {mid, one}), lo});
+    hi = g.node("Where", {left, mid, hi});
+    lo = new_lo;
+  }
+  if (steps == 0) lo = g.node("Mul", {g.node("Cast", {x}, {Attr{"to", std::int64_t{7}}}), g.initializer_int64("step_zero", {0}, {})});
+  const std::string base = g.node("Add", {g.node("Mul", {lo, g.initializer_int64("step_T", {static_cast<std::int64_t>(n_targets)}, {})}), voff});
+  std::vector<std::string> sums;
+  for (std::size_t k = 0; k < n_targets; ++k) {
+    const std::string idx = k == 0 ? base : g.node("Add", {base, g.initializer_int64("step_k", {static_cast<std::int64_t>(k)}, {})});
+    const std::string leaf = g.node("Cast", {g.node("Gather", {vals, idx})}, {Attr{"to", std::int64_t{11}}});
+    const std::string sum = g.node("ReduceSum", {leaf, g.initializer_int64("step_axes", {1}, {1})}, {Attr{"keepdims", std::int64_t{1}}});
+    sums.push_back(g.node("Cast", {sum}, {Attr{"to", std::int64_t{1}}}));
+  }
+  return n_targets == 1 ? sums[0] : g.node("Concat", sums, {Attr{"axis", std::int64_t{1}}});
 }
 
 json step_tables_state(const std::vector<std::vector<float>>& thresholds, const std::vector<std::vector<float>>& values) {

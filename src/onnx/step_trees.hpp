@@ -3,9 +3,14 @@
 //
 // A step function of one feature has thresholds t[0] < t[1] < ... < t[P-2] (float32) and P pieces; piece i
 // covers (t[i-1], t[i]] with t[-1] = -inf and t[P-1] = +inf, i.e. a value x falls in piece
-// #{k : t[k] < x}. This is exactly where a binary tree of BRANCH_LEQ nodes ("x <= t goes to the true
-// branch") sends x, so ONNX Runtime's TreeEnsembleRegressor lands on the same piece for every float32 x.
-// Each piece carries T target values (values[i * T + k]).
+// #{k : t[k] < x} (std::lower_bound). Each piece carries T target values (values[i * T + k]).
+//
+// Parity at any width (issue 14 §4): the score is sum_j values[j][piece_j] summed in float64 and rounded once to
+// float32, natively and in ONNX. A float32 sum (ORT's TreeEnsemble accumulator, in its own tree order) drifts
+// with the number of features (2.2e-5 at 20,000 columns); a float64 sum of float32 terms differs between any two
+// summation orders by < d * 2^-53 * sum|v|, far below half a float32 ulp, so both sides round to the same float32
+// (at worst one ulp apart). The ONNX graph finds the piece with a fixed-step binary search over the flat threshold
+// table (Gather + Less, the same float32 comparison as lower_bound), so it stores only the native tables.
 #pragma once
 
 #include <algorithm>
@@ -36,26 +41,29 @@ std::vector<float> float_cut_points(const std::function<long(float)>& category, 
 /// Drops each threshold whose two neighbouring pieces have bit-identical target values (T values per piece).
 void merge_equal_pieces(std::vector<float>& thresholds, std::vector<float>& values, std::size_t n_targets);
 
-/// Adds ONE ai.onnx.ml TreeEnsembleRegressor with one balanced BRANCH_LEQ tree per feature (feature j -> tree j)
-/// and SUM aggregation over trees, n_targets outputs. thresholds[j] / values[j] define feature j's step function.
-/// Returns the name of the [N, n_targets] float output. Throws OnnxExportError on inconsistent tables.
-std::string add_step_tree_ensemble(onnx_build::GraphBuilder& g, const std::string& x,
-                                   const std::vector<std::vector<float>>& thresholds,
-                                   const std::vector<std::vector<float>>& values, std::size_t n_targets);
+/// Adds the step-function lookup for x [N, d]: per feature the piece by binary search over one flat float32
+/// threshold table, its n_targets leaf values by Gather, and per target the float64 sum over features, cast to
+/// float32. thresholds[j] / values[j] define feature j's step function. Returns the name of the [N, n_targets]
+/// float output. Throws OnnxExportError on inconsistent tables. Initializers hold exactly the native tables plus
+/// three int64 offsets per feature, so the ONNX file is about the size of the native one.
+std::string add_step_lookup(onnx_build::GraphBuilder& g, const std::string& x,
+                            const std::vector<std::vector<float>>& thresholds,
+                            const std::vector<std::vector<float>>& values, std::size_t n_targets);
 
-/// Native evaluation of the same sums: out[k] = sum over features j (in order j = 0..d-1, float32 adds) of
-/// values[j][piece_j(x_j) * T + k], the order in which ONNX Runtime adds the trees on one thread.
+/// Native evaluation of the same sums: out[k] = float32(sum over features j, in float64, of
+/// values[j][piece_j(x_j) * T + k]).
 inline void step_sums(const std::vector<std::vector<float>>& thresholds, const std::vector<std::vector<float>>& values,
                       std::size_t n_targets, const float* x, float* out) {
-  for (std::size_t k = 0; k < n_targets; ++k) out[k] = 0.0f;
+  double acc[4] = {0.0, 0.0, 0.0, 0.0};
   for (std::size_t j = 0; j < thresholds.size(); ++j) {
     const float* v = values[j].data() + step_piece(thresholds[j], x[j]) * n_targets;
-    for (std::size_t k = 0; k < n_targets; ++k) out[k] += v[k];
+    for (std::size_t k = 0; k < n_targets; ++k) acc[k] += static_cast<double>(v[k]);
   }
+  for (std::size_t k = 0; k < n_targets; ++k) out[k] = static_cast<float>(acc[k]);
 }
 
-/// The ONNX converter shared by "ecod" and "copod" (defined in convert_ecod.cpp): the step-tree ensemble, then
-/// Reshape to [N] (aggregation "pyod") or ReduceMax over the 3 targets (aggregation "paper").
+/// The ONNX converter shared by "ecod" and "copod" (defined in convert_ecod.cpp): the step lookup, then
+/// Reshape to [N] (per-feature rules) or ReduceMax over the 3 targets (aggregation "paper").
 std::string convert_ecdf_tail_detector(const Detector& detector, onnx_build::GraphBuilder& g, const std::string& x,
                                        std::string& score_doc);
 

@@ -29,7 +29,7 @@ import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOLERANCE = 1e-5  # max |diff| / max(1, |expected|)
+TOLERANCE = 1e-5  # |diff| <= TOLERANCE * max(|expected|, floor); floor: 1e-3 x the expected scores' spread
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
 NON_FINITE = re.compile(r"[+-]?(nan|inf|infinity)\Z", re.IGNORECASE)
 
@@ -149,7 +149,8 @@ def main():
         expected = np.asarray(expected, dtype=np.float64)
         expected_labels = np.asarray(expected_labels, dtype=np.int64)
         diff = np.abs(scores - expected)
-        rel = float(np.max(diff / np.maximum(1.0, np.abs(expected)))) if len(diff) else 0.0
+        floor = max(1e-3 * float(np.ptp(expected)), 1.1754943508222875e-38) if len(diff) else 1.0
+        rel = float(np.max(diff / np.maximum(floor, np.abs(expected)))) if len(diff) else 0.0
         print(f"rows {len(expected)}  max |diff| {float(np.max(diff)) if len(diff) else 0.0:.3e}  "
               f"max rel {rel:.3e}  label mismatches {int(np.sum(labels != expected_labels))}")
         return 0 if rel <= TOLERANCE else 1
@@ -186,7 +187,7 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const HERE = dirname(fileURLToPath(import.meta.url));
-const TOLERANCE = 1e-5; // max |diff| / max(1, |expected|)
+const TOLERANCE = 1e-5; // |diff| <= TOLERANCE * max(|expected|, floor); floor: 1e-3 x the expected scores' spread
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
@@ -316,11 +317,13 @@ async function main() {
   if (check) {
     const rows = parseCsv(join(HERE, config.golden.expected)).slice(1).map((r) => r.fields);
     let maxDiff = 0, maxRel = 0, mismatches = 0;
+    const expected = rows.map((r) => Number(r[0]));
+    const floor = Math.max(1e-3 * (Math.max(...expected) - Math.min(...expected)), 1.1754943508222875e-38);
     rows.forEach((r, i) => {
-      const e = Number(r[0]);
+      const e = expected[i];
       const d = Math.abs(scores[i] - e);
       maxDiff = Math.max(maxDiff, d);
-      maxRel = Math.max(maxRel, d / Math.max(1, Math.abs(e)));
+      maxRel = Math.max(maxRel, d / Math.max(floor, Math.abs(e)));
       if (labels[i] !== Number(r[1])) mismatches += 1;
     });
     if (rows.length !== n) throw new Error(`golden rows ${rows.length} != scored rows ${n}`);

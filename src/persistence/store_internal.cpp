@@ -3,7 +3,11 @@
 #include <onnx/onnx_pb.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <random>
+
 #include "nomaly/errors.hpp"
+#include "nomaly/onnx/onnx_model.hpp"
 #include "nomaly/persistence/native_format.hpp"
 #include "nomaly/persistence/service.hpp"
 #include "persistence/fs_util.hpp"
@@ -37,8 +41,47 @@ OnnxArtifact make_onnx_artifact(const DetectorEntity& e, bool strict) {
     a.stub_reason = ex.what();
     spdlog::warn("detector {} ({}): no ONNX export ({}); writing an ONNX stub that points to the native model",
                  e.id, e.algorithm, ex.what());
+    return a;
   }
+  const Detector& det = *e.model;
+  const std::vector<float> rows = parity_check_rows(det);
+  const std::size_t d = det.n_features(), n = d ? rows.size() / d : 0;
+  const MatrixView X{rows.data(), n, d};
+  const OnnxModel ort = OnnxModel::load_bytes(a.bytes, "model.onnx");
+  const std::vector<float> native = det.score_samples(X);
+  std::vector<float> got;
+  constexpr std::size_t kBatch = 32;  // bounds ORT's per-run memory for graphs that scale with rows x training rows
+  for (std::size_t i = 0; i < n; i += kBatch) {
+    const OnnxScore s = ort.score(X.slice(i, std::min(kBatch, n - i)));
+    got.insert(got.end(), s.scores.begin(), s.scores.end());
+  }
+  a.parity = parity_report(got, native, parity_floor(det));
+  if (!a.parity.ok())
+    throw OnnxExportError(e.algorithm + ": ONNX Runtime differs from the native scores on " + std::to_string(n) +
+                          " check rows (max |diff| / max(|native|, " + std::to_string(a.parity.floor) + ") = " +
+                          std::to_string(a.parity.max_rel) + " at row " + std::to_string(a.parity.worst_row + 1) +
+                          " > 1e-5)");
   return a;
+}
+
+std::vector<float> parity_check_rows(const Detector& det) {
+  std::vector<float> rows = det.reference_rows();
+  const std::size_t d = det.n_features();
+  if (d == 0 || rows.empty()) return rows;
+  const std::size_t n = rows.size() / d;
+  std::vector<float> lo(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(d)), hi = lo;
+  for (std::size_t i = 1; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      lo[j] = std::min(lo[j], rows[i * d + j]);
+      hi[j] = std::max(hi[j], rows[i * d + j]);
+    }
+  std::mt19937_64 rng(0x6e6f6d616c79ULL);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  rows.reserve(rows.size() + kParityRandomRows * d);
+  for (std::size_t i = 0; i < kParityRandomRows; ++i)
+    for (std::size_t j = 0; j < d; ++j)
+      rows.push_back(static_cast<float>(lo[j] + u(rng) * (static_cast<double>(hi[j]) - lo[j])));
+  return rows;
 }
 
 std::string make_stub_bytes(const DetectorEntity& e, const std::string& reason, const std::string& native_sha256) {

@@ -9,8 +9,10 @@ Reads CSV (header f0..f{d-1},label; label 1 = outlier), fits ALGO on all rows wi
 the ROC-AUC of the training scores (decision_scores_); with SCORES_OUT also writes one score per line.
 Features are rounded to float32 first, as nomaly reads them.
 
-ALGO: hbos (n_bins=10, alpha=0.1, tol=0.5) | ecod | copod | ecod_paper (max of the left, right and
-skew-corrected sums, Algorithm 1 of the ECOD paper; not in PyOD)
+ALGO: hbos (n_bins=10, alpha=0.1, tol=0.5) | ecod (per feature max(U_l, U_r, U_skew), summed: PyOD's ecod.py
+as released through 2.x, commit 8e6218e0) | copod (per feature max(U_skew, (U_l + U_r) / 2), summed: copod.py,
+commit 44c0ad79) | ecod_paper (max of the left, right and skew-corrected sums, Algorithm 1 of the ECOD paper;
+not in PyOD)
 """
 import sys
 
@@ -79,8 +81,13 @@ def tails(X, ecdf):
     return U_l, U_r, U_skew
 
 
-def ecod(X, ecdf=column_ecdf):
-    U_l, U_r, U_skew = tails(X, ecdf)
+def ecod(X):
+    U_l, U_r, U_skew = tails(X, column_ecdf)
+    return np.maximum(U_skew, np.maximum(U_l, U_r)).sum(axis=1)
+
+
+def copod(X):
+    U_l, U_r, U_skew = tails(X, statsmodels_ecdf)
     return np.maximum(U_skew, np.add(U_l, U_r) / 2).sum(axis=1)
 
 
@@ -89,7 +96,7 @@ def ecod_paper(X):
     return np.maximum(np.maximum(U_l.sum(axis=1), U_r.sum(axis=1)), U_skew.sum(axis=1))
 
 
-ALGOS = {"hbos": hbos, "ecod": ecod, "copod": lambda X: ecod(X, statsmodels_ecdf), "ecod_paper": ecod_paper}
+ALGOS = {"hbos": hbos, "ecod": ecod, "copod": copod, "ecod_paper": ecod_paper}
 
 
 def main():

@@ -4,9 +4,16 @@
 //
 // Parameters (registry name "ecod"):
 //   contamination float in (0, 0.5] | "auto", default 0.1   (PyOD's default)
-//   aggregation   "pyod" | "paper", default "pyod"
-//     "pyod":  score = sum_j max(U_skew_j, (U_l_j + U_r_j) / 2)   (PyOD ECOD and COPOD decision_function)
+//   aggregation   "pyod" | "max" | "mean" | "paper", default "pyod"
+//     "max":   score = sum_j max(U_l_j, U_r_j, U_skew_j)          (PyOD ECOD's decision_function)
+//     "mean":  score = sum_j max(U_skew_j, (U_l_j + U_r_j) / 2)   (PyOD COPOD's decision_function)
+//     "pyod":  "max" for ecod, "mean" for copod
 //     "paper": score = max(sum_j U_l_j, sum_j U_r_j, sum_j U_skew_j)   (Algorithm 1 of the ECOD and COPOD papers)
+//
+// Which PyOD source: pyod/models/ecod.py and copod.py as released through PyOD 2.x (ecod.py at commit 8e6218e0,
+// copod.py at 44c0ad79; the same rules with pyod.utils.stat_models.column_ecdf after PyOD PR #467). PyOD's
+// master at commit 0865a7be (2026, after PR #725) swaps the two rules between the classes (its ECOD uses "mean",
+// its COPOD "max"); to reproduce that version pass aggregation="mean" to ecod or "max" to copod.
 //
 // Per feature j, from the n training values only:
 //   F_l(x) = #{train_j <= x} / n,  F_r(x) = #{train_j >= x} / n   (PyOD's column_ecdf of X and -X),
@@ -24,9 +31,9 @@
 //
 // Float32 representation: each feature's per-target terms form a step function of float32 x_j with cut points
 // at every distinct training value v (x < v, x == v, between values); leaf values are computed in double and
-// stored as float32, and the score sums them in float32 in feature order. The ONNX export is one
-// TreeEnsembleRegressor (one tree per feature, SUM; 1 target for "pyod", 3 targets U_l, U_r, U_skew followed by
-// ReduceMax for "paper"), so it agrees with score_samples to float32 summation-order rounding.
+// stored as float32, and the score sums them in float64 and rounds once to float32 (onnx/step_trees.hpp). The
+// ONNX export looks the pieces up by binary search over the same tables and sums in float64 too (1 target, or
+// 3 targets U_l, U_r, U_skew followed by ReduceMax for "paper"), so it agrees with score_samples at any width.
 //
 // Errors: ParameterError for a bad parameter; DataError from Detector for bad data (wrong width, NaN/inf).
 #pragma once
@@ -40,12 +47,14 @@
 
 namespace nomaly {
 
-/// The ECDF tail-probability detector behind ECOD and COPOD (PyOD computes both the same way).
+/// The ECDF tail-probability detector behind ECOD and COPOD (same tails, different per-feature rule).
 class EcdfTailDetector : public Detector {
  public:
-  /// True for aggregation "paper" (three targets, max of sums), false for "pyod" (one target).
+  /// True for aggregation "paper" (three targets, max of sums), false for the per-feature rules (one target).
   bool paper_aggregation() const { return paper_; }
   std::size_t n_targets() const { return paper_ ? 3 : 1; }
+  /// True when the per-feature term is max(U_l, U_r, U_skew) (ECOD's rule), false for COPOD's rule or "paper".
+  bool max_rule() const { return max_rule_; }
   /// Skewness sign (-1, 0, 1) of each training feature.
   const std::vector<std::int32_t>& skew_signs() const { return skew_sign_; }
   /// Step-function tables: per feature, float32 cut points and n_targets() float32 values per piece.
@@ -61,6 +70,7 @@ class EcdfTailDetector : public Detector {
 
  private:
   bool paper_ = false;
+  bool max_rule_ = false;  // per-feature max(U_l, U_r, U_skew) instead of max(U_skew, (U_l + U_r) / 2)
   std::vector<std::int32_t> skew_sign_;
   std::vector<std::vector<float>> thresholds_, values_;
 };

@@ -19,9 +19,9 @@
 //
 // Float32 representation: each feature's score is a step function of the float32 value x_j. Its cut points are
 // the float32 values where PyOD's double-precision bin assignment changes (found exactly, not rounded), and its
-// leaf values -log2(h + alpha) are computed in double and stored as float32; the score is the float32 sum over
-// features in feature order. The ONNX export is one TreeEnsembleRegressor with one tree per feature over the
-// same cut points and leaves, so it agrees with score_samples to float32 summation-order rounding.
+// leaf values -log2(h + alpha) are computed in double and stored as float32; the score is their float64 sum over
+// features, rounded once to float32. The ONNX export looks up the same cut points and leaves (binary search,
+// onnx/step_trees.hpp) and sums in float64 too, so it agrees with score_samples at any width.
 // Scores are inductive and score_samples(X_train) equals the training scores bit for bit.
 //
 // Errors: ParameterError for a bad parameter; DataError from Detector for bad data (wrong width, NaN/inf).

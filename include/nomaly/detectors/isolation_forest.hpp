@@ -17,7 +17,9 @@
 //
 // Split thresholds are float32 values t with min <= t < max of the node's feature values, and rows go left when
 // x <= t in float32, so an ONNX TreeEnsembleRegressor (BRANCH_LEQ) reproduces the trees exactly. Leaf weights are
-// -ln2 (depth + c(n_leaf)) / c(psi), computed in double and stored as float32; the score is exp(mean of weights).
+// -ln2 (depth + c(n_leaf)) / c(psi), computed in double and stored as float32; the score is exp(mean of weights),
+// the mean summed in float64. The ONNX graph sums nodes of <= 32 trees and adds those in float64
+// (src/onnx/convert_iforest.cpp), so it keeps parity at any tree count.
 //
 // Errors: ParameterError for a bad parameter; DataError from Detector for bad data.
 #pragma once

@@ -53,6 +53,9 @@ class GraphBuilder {
   std::string initializer(const std::string& name, const std::vector<float>& data, const std::vector<std::int64_t>& dims);
   std::string initializer_int64(const std::string& name, const std::vector<std::int64_t>& data,
                                 const std::vector<std::int64_t>& dims);
+  /// Adds a float64 initializer (exact double constants, e.g. 1 / n_trees); returns its (unique) name.
+  std::string initializer_double(const std::string& name, const std::vector<double>& data,
+                                 const std::vector<std::int64_t>& dims);
   /// Scalar float constant (0-d initializer).
   std::string scalar(const std::string& name, float value);
 
