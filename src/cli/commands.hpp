@@ -9,5 +9,7 @@ namespace nomaly::cli {
 void add_detect_commands(CLI::App& app);
 /// train, save, load, export, list, delete, score (cli/store_commands.cpp).
 void add_store_commands(CLI::App& app);
+/// Validator for a whole number >= 0 (0 keeps the meaning `zero`), for --batch-size and --threads.
+CLI::Validator non_negative_int(const std::string& zero);
 
 }  // namespace nomaly::cli
