@@ -182,8 +182,8 @@ TEST(KnnOnnxChunks, ChunkRuleIsRecordedAndChunksAreExact) {
   EXPECT_EQ(m.score(q.view(), 333).scores, m.score(q.view()).scores);
 }
 
-// Peak memory of `nomaly score` on an ONNX KNN fitted on 200k rows, scoring 3,000 rows: one [rows, n] double
-// matrix would be 4.8 GB; the chunk Loop keeps the whole process (ORT session with the model included) small.
+// Peak memory of `nomaly score` on an ONNX KNN fitted on 100k rows, scoring 2,000 rows: one [rows, n] double
+// matrix would be 1.6 GB; the chunk Loop keeps the whole process (ORT session with the model included) small.
 long peak_rss_mib_of(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -211,8 +211,8 @@ TEST(KnnOnnxChunks, LargeTrainingSetScoresInBoundedMemory) {
     f << "f0,f1,f2\n";
     for (std::size_t i = 0; i < n; ++i) f << N(rng) << ',' << N(rng) << ',' << N(rng) << '\n';
   };
-  write(dir / "train.csv", 200000);
-  write(dir / "query.csv", 3000);
+  write(dir / "train.csv", 100000);
+  write(dir / "query.csv", 2000);
   const std::string cli = NOMALY_CLI_PATH, store = (dir / "store").string();
   auto r = test::run_cli("train --store '" + store + "' --algorithm knn --input '" + (dir / "train.csv").string() +
                          "' --id big --param n_neighbors=5");

@@ -225,6 +225,19 @@ std::vector<std::string> GraphBuilder::node_multi(const std::string& op_type, co
   return outputs;
 }
 
+std::vector<std::string> GraphBuilder::node_fresh(const std::string& op_type, const std::vector<std::string>& inputs,
+                                                  std::size_t n_outputs, const std::vector<Attr>& attrs) {
+  std::vector<std::string> outputs;
+  for (std::size_t i = 0; i < n_outputs; ++i) outputs.push_back(impl_->fresh(op_type));
+  auto* n = impl_->model.mutable_graph()->add_node();
+  n->set_op_type(op_type);
+  n->set_name(op_type + "_node_" + std::to_string(impl_->node_counter++));
+  for (const auto& in : inputs) n->add_input(in);
+  for (const auto& o : outputs) n->add_output(o);
+  for (const auto& a : attrs) set_attr(*n->add_attribute(), a);
+  return outputs;
+}
+
 void GraphBuilder::metadata(const std::string& key, const std::string& value) {
   if (!impl_->metadata_keys.insert(key).second) throw OnnxExportError("duplicate metadata key '" + key + "'");
   auto* p = impl_->model.add_metadata_props();

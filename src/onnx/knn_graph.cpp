@@ -30,7 +30,7 @@ std::string to_double(onnx_build::GraphBuilder& g, const std::string& v) {
 
 // The k smallest entries of each row of sq ([R, c] double) as (values, positions).
 std::vector<std::string> smallest(onnx_build::GraphBuilder& g, const std::string& sq, const std::string& count) {
-  return g.node_multi("TopK", {sq, count}, {g.fresh("topk_values"), g.fresh("topk_positions")}, topk_smallest());
+  return g.node_fresh("TopK", {sq, count}, 2, topk_smallest());
 }
 
 // Redoes the rows of `bad` ([nb] int64 positions in xd) against all n training rows, in double, and scatters
@@ -54,8 +54,7 @@ KnnGraph exact_fallback(onnx_build::GraphBuilder& g, const std::string& xd, cons
       mark, "knn_exact_fallback",
       {{it, Elem::Int64, kScalar}, {cond, Elem::Bool, kScalar}, {sq_in, Elem::Double, std::nullopt}, {idx_in, Elem::Int64, std::nullopt}},
       {{cond_out, Elem::Bool, std::nullopt}, {sq_out, Elem::Double, std::nullopt}, {idx_out, Elem::Int64, std::nullopt}});
-  const auto out = g.node_multi("Loop", {trips, "", fast.sq_dist, fast.index}, {g.fresh("knn_sq_dist"), g.fresh("knn_index")},
-                                {Attr{"body", body}});
+  const auto out = g.node_fresh("Loop", {trips, "", fast.sq_dist, fast.index}, 2, {Attr{"body", body}});
   return {out[0], out[1]};
 }
 
@@ -86,7 +85,7 @@ KnnConstants knn_constants(onnx_build::GraphBuilder& g, const std::vector<float>
   c.mean = g.initializer_double("train_mean", mean, {di});
   c.minus2_t = g.initializer_double("train_centred_t_x_minus2", minus2_t, {di, ni});
   c.sq_norms = g.initializer_double("train_centred_sq_norms", yy, {ni});
-  c.cert_bias = g.initializer_double("train_centred_sq_norm_max", {ymax}, {});
+  if (c.m < n) c.cert_bias = g.initializer_double("train_centred_sq_norm_max", {ymax}, {});  // read by the certificate only
   return c;
 }
 
@@ -98,7 +97,7 @@ KnnGraph knn_subgraph(onnx_build::GraphBuilder& g, const std::string& x, const K
   const std::string m_k = g.initializer_int64("n_candidates", {static_cast<std::int64_t>(c.m)}, {1});
   const auto cand = smallest(g, approx, m_k);
   // Step 2: candidates back in training-index order, so that the exact TopK breaks ties by lower index.
-  const auto by_index = g.node_multi("TopK", {cand[1], m_k}, {g.fresh("cand_index_sorted"), g.fresh("cand_order")}, topk_smallest());
+  const auto by_index = g.node_fresh("TopK", {cand[1], m_k}, 2, topk_smallest());
   const std::string& cidx = by_index[0];
   const std::string rows = to_double(g, g.node("Gather", {c.rows, cidx}, {Attr{"axis", std::int64_t{0}}}));  // [B, m, d]
   const std::string xu = g.node("Unsqueeze", {xd, g.initializer_int64("axis1", {1}, {1})});

@@ -87,6 +87,10 @@ class GraphBuilder {
                                       const std::vector<std::string>& outputs, const std::vector<Attr>& attrs = {},
                                       const std::string& domain = "");
 
+  /// Adds a node with n_outputs outputs under fresh names; returns them.
+  std::vector<std::string> node_fresh(const std::string& op_type, const std::vector<std::string>& inputs,
+                                      std::size_t n_outputs, const std::vector<Attr>& attrs = {});
+
   /// Adds metadata_props[key] = value. Throws OnnxExportError on a duplicate key.
   void metadata(const std::string& key, const std::string& value);
   void doc_string(const std::string& doc);
