@@ -137,8 +137,7 @@ TEST_P(Conformance, OnnxParityRowByRow) {
 
 // Issue 14: a near-duplicate cluster (300 rows within 3e-3 of a point of norm ~9, one row repeated 40 times, rows
 // one float32 ulp apart) beside a spread group, scored on its own rows and on rows 1e2..1e6 outside the training
-// range. ONNX = native row by row within 1e-5 relative; the floor is FLT_MIN (a native 0 must be an ONNX 0)
-// except where a detector's own score is a difference of O(scale) terms, see score_floor.
+// range. ONNX = native row by row within 1e-5 relative; the floor is FLT_MIN (a native 0 must be an ONNX 0).
 Dataset cluster_set() {
   std::mt19937 rng(21);
   std::uniform_real_distribution<float> U(-1.5e-3f, 1.5e-3f);

@@ -222,6 +222,8 @@ TEST(KnnOnnxChunks, LargeTrainingSetScoresInBoundedMemory) {
   const long mib = peak_rss_mib_of({cli, "score", (dir / "store" / "big" / "model.onnx").string(), "--input",
                                     (dir / "query.csv").string()});
   EXPECT_GT(mib, 0) << "the scoring run failed";
+  RecordProperty("peak_rss_mib", std::to_string(mib));
+  std::printf("peak RSS of ONNX scoring: %ld MiB\n", mib);
   EXPECT_LT(mib, 600) << "peak RSS of ONNX scoring, MiB";
   fs::remove_all(dir);
 }
