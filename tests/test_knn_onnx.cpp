@@ -228,5 +228,32 @@ TEST(KnnOnnxChunks, LargeTrainingSetScoresInBoundedMemory) {
   fs::remove_all(dir);
 }
 
+// The CLI steps on the 12-row file: train knn k=1, save ONNX, verify (now also with --batch-size).
+TEST(KnnOnnxChunks, VerifyTakesABatchSize) {
+  const fs::path dir = fs::temp_directory_path() / ("nomaly-knn-verify-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const Dataset ds = dense_cluster();
+  {
+    std::ofstream f(dir / "c.csv");
+    f.precision(9);
+    f << "f0,f1,f2\n";
+    for (std::size_t i = 0; i < ds.rows; ++i) f << ds.X[i * 3] << ',' << ds.X[i * 3 + 1] << ',' << ds.X[i * 3 + 2] << '\n';
+  }
+  const std::string store = (dir / "store").string(), csv = (dir / "c.csv").string();
+  auto r = test::run_cli("train --store '" + store + "' -a knn --param n_neighbors=1 --input '" + csv + "' --id k1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(test::run_cli("save --store '" + store + "' k1 --format onnx").status, 0);
+  const std::string verify = "verify '" + store + "/k1/model.onnx' --input '" + csv + "' --native '" + store + "/k1/model.nomaly'";
+  for (const char* bs : {"", " --batch-size 5", " --batch-size 1"}) {
+    r = test::run_cli(verify + bs + " --json");
+    EXPECT_EQ(r.status, 0) << bs << ": " << r.out << r.err;
+    EXPECT_NE(r.out.find("\"max_abs_diff\":0.0"), std::string::npos) << r.out;
+  }
+  r = test::run_cli(verify + " --batch-size -3");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("must be a whole number >= 0"), std::string::npos) << r.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace nomaly
