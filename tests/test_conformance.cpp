@@ -3,8 +3,10 @@
 // every check by registering itself.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "nomaly/errors.hpp"
 #include "nomaly/onnx/export.hpp"
@@ -131,6 +133,60 @@ TEST_P(Conformance, OnnxParityRowByRow) {
       if (std::fabs(native[i] - d->threshold()) > 1e-4 * std::max(floor, std::fabs(double(native[i])))) {
         EXPECT_EQ(o.labels[i], labels[i]) << "row " << i;
       }
+    }
+  }
+}
+
+// Issue 14: a near-duplicate cluster (300 rows within 3e-3 of a point of norm ~9, one row repeated 40 times, rows
+// one float32 ulp apart) beside a spread group, scored on its own rows and on rows 1e2..1e6 outside the training
+// range. ONNX = native row by row within 1e-5 relative; the floor is FLT_MIN (a native 0 must be an ONNX 0).
+Dataset cluster_set() {
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> U(-1.5e-3f, 1.5e-3f);
+  std::normal_distribution<float> N(0.f, 1.f);
+  const float c[3] = {-2.3025851f, 5.733665f, 6.629495f};
+  Dataset ds;
+  ds.cols = 3;
+  auto add = [&](float a, float b, float e) { ds.X.insert(ds.X.end(), {a, b, e}); };
+  for (int i = 0; i < 300; ++i) add(c[0] + U(rng), c[1] + U(rng), c[2] + U(rng));
+  for (int i = 0; i < 40; ++i) add(ds.X[21], ds.X[22], ds.X[23]);
+  for (int i = 0; i < 20; ++i) add(std::nextafter(c[0], i % 2 ? 9.f : -9.f), c[1], std::nextafter(c[2], 9.f));
+  for (int i = 0; i < 40; ++i) add(-1.9755429f + N(rng), 2.0516088f + N(rng), 4.57981539f + N(rng));
+  ds.rows = ds.X.size() / 3;
+  ds.feature_names = {"f0", "f1", "f2"};
+  return ds;
+}
+
+Dataset far_rows(double offset) {
+  Dataset ds;
+  ds.cols = 3;
+  ds.feature_names = {"f0", "f1", "f2"};
+  for (int dir = 0; dir < 6; ++dir) {
+    float r[3] = {-2.3f, 5.7f, 6.6f};
+    r[dir % 3] += static_cast<float>(dir < 3 ? offset : -offset);
+    ds.X.insert(ds.X.end(), r, r + 3);
+  }
+  ds.rows = 6;
+  return ds;
+}
+
+TEST_P(Conformance, OnnxParityOnClustersAndFarRows) {
+  if (!has_onnx_converter(GetParam())) GTEST_SKIP() << GetParam() << " has no ONNX converter";
+  const Dataset cl = cluster_set();
+  auto d = create_detector(GetParam(), seeded_params(GetParam(), 0));
+  d->fit(cl.view());
+  const OnnxModel m = OnnxModel::load_bytes(export_onnx_bytes(*d), GetParam());
+  std::vector<std::pair<std::string, Dataset>> batches{{"cluster rows", cl}};
+  for (double off : {1e2, 1e3, 1e4, 1e5, 1e6}) batches.emplace_back("rows " + std::to_string(off) + " outside", far_rows(off));
+  for (const auto& [what, ds] : batches) {
+    const auto native = d->score_samples(ds.view());
+    const OnnxScore o = m.score(ds.view());
+    ASSERT_EQ(o.scores.size(), ds.rows);
+    const double floor = static_cast<double>(FLT_MIN);
+    for (std::size_t i = 0; i < ds.rows; ++i) {
+      const double nat = native[i], ort = o.scores[i];
+      EXPECT_LE(std::fabs(ort - nat), 1e-5 * std::max(std::fabs(nat), floor))
+          << what << ", row " << i << ": native " << nat << ", ONNX " << ort;
     }
   }
 }

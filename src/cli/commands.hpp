@@ -11,5 +11,7 @@ void add_detect_commands(CLI::App& app);
 void add_store_commands(CLI::App& app);
 /// serve (cli/serve_command.cpp).
 void add_serve_command(CLI::App& app);
+/// Validator for a whole number >= 0 (0 keeps the meaning `zero`), for --batch-size and --threads.
+CLI::Validator non_negative_int(const std::string& zero);
 
 }  // namespace nomaly::cli

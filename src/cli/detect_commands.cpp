@@ -105,6 +105,7 @@ struct VerifyOptions {
   std::string onnx_path, input, native_path, label_column;
   double tolerance = 1e-5;
   bool json_out = false;
+  std::size_t batch_size = 0;  // 0: the model's own chunking (kNN/LOF graphs loop over row chunks)
 };
 
 // Scores the same rows with ONNX Runtime and with the native model; fails (exit 4) past the tolerance.
@@ -117,7 +118,7 @@ void run_verify(const VerifyOptions& o, bool label_given) {
   if (!entity.model) throw ModelError(o.native_path + ": holds no fitted model");
   const auto native = entity.model->score_samples(data.view());
   const auto native_labels = entity.model->labels_for(native);
-  const OnnxScore ort = model.score(data.view());
+  const OnnxScore ort = model.score(data.view(), o.batch_size);
   const ParityReport parity = parity_report(ort.scores, native, parity_floor(*entity.model));
   const double max_abs = parity.max_abs, max_rel = parity.max_rel;
   std::size_t label_diff = 0, label_diff_near = 0;
@@ -182,6 +183,7 @@ void add_detect_commands(CLI::App& app) {
   verify->add_option("--tolerance", v->tolerance, "Max |ORT - native| / max(|native|, floor), floor = 1e-3 x the spread (max - min) of the native "
                   "scores of the model's reference rows (docs/onnx-contract.md)")->capture_default_str();
   verify->add_flag("--json", v->json_out, "Print one JSON object");
+  verify->add_option("--batch-size", v->batch_size, "Rows per ONNX Runtime run (0 = all)")->check(non_negative_int("all rows"));
   verify->callback([v, verify_label] { run_verify(*v, verify_label->count() > 0); });
 
   add_quickstart_command(app);

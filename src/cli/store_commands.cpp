@@ -186,6 +186,12 @@ void run_score(const ScoreOptions& o, bool label_given) {
   print_report(rep, o.json_out);
 }
 
+void add_store_option(CLI::App* cmd, std::string& store) {
+  cmd->add_option("--store", store, "Model store directory (default $NOMALY_STORE or ./nomaly-store)");
+}
+
+}  // namespace
+
 /// A whole number >= 0. CLI11 would otherwise wrap "-3" into a huge size_t; 0 keeps its meaning (`zero`).
 CLI::Validator non_negative_int(const std::string& zero) {
   return CLI::Validator(
@@ -202,12 +208,6 @@ CLI::Validator non_negative_int(const std::string& zero) {
       },
       "INT>=0");
 }
-
-void add_store_option(CLI::App* cmd, std::string& store) {
-  cmd->add_option("--store", store, "Model store directory (default $NOMALY_STORE or ./nomaly-store)");
-}
-
-}  // namespace
 
 void add_store_commands(CLI::App& app) {
   // train

@@ -64,6 +64,9 @@ void set_attr(::onnx::AttributeProto& a, const Attr& attr) {
         } else if constexpr (std::is_same_v<V, std::vector<float>>) {
           a.set_type(::onnx::AttributeProto::FLOATS);
           for (auto x : v) a.add_floats(x);
+        } else if constexpr (std::is_same_v<V, Subgraph>) {
+          a.set_type(::onnx::AttributeProto::GRAPH);
+          *a.mutable_g() = *v.graph;
         } else {
           a.set_type(::onnx::AttributeProto::STRINGS);
           for (const auto& x : v) a.add_strings(x);
@@ -164,6 +167,29 @@ std::string GraphBuilder::initializer_double(const std::string& name, const std:
 
 std::string GraphBuilder::scalar(const std::string& name, float value) { return initializer(name, {value}, {}); }
 
+std::size_t GraphBuilder::begin_subgraph() const { return static_cast<std::size_t>(impl_->model.graph().node_size()); }
+
+Subgraph GraphBuilder::end_subgraph(std::size_t mark, const std::string& name, const std::vector<SubgraphValue>& inputs,
+                                    const std::vector<SubgraphValue>& outputs) {
+  auto* nodes = impl_->model.mutable_graph()->mutable_node();
+  if (mark > static_cast<std::size_t>(nodes->size())) throw OnnxExportError("subgraph '" + name + "': bad mark");
+  auto sub = std::make_shared<::onnx::GraphProto>();
+  sub->set_name(name);
+  for (int i = static_cast<int>(mark); i < nodes->size(); ++i) *sub->add_node() = nodes->Get(i);
+  nodes->DeleteSubrange(static_cast<int>(mark), nodes->size() - static_cast<int>(mark));
+  const auto declare = [](::onnx::ValueInfoProto& vi, const SubgraphValue& v) {
+    vi.set_name(v.name);
+    if (v.dims) {
+      set_tensor_type(vi, v.elem, *v.dims);
+    } else {
+      vi.mutable_type()->mutable_tensor_type()->set_elem_type(static_cast<int>(v.elem));
+    }
+  };
+  for (const auto& in : inputs) declare(*sub->add_input(), in);
+  for (const auto& out : outputs) declare(*sub->add_output(), out);
+  return Subgraph{std::move(sub)};
+}
+
 std::string GraphBuilder::node(const std::string& op_type, const std::vector<std::string>& inputs,
                                const std::vector<Attr>& attrs, const std::string& domain, const std::string& output) {
   std::string out = output.empty() ? fresh(op_type) : output;
@@ -193,6 +219,19 @@ std::vector<std::string> GraphBuilder::node_multi(const std::string& op_type, co
   n->set_op_type(op_type);
   n->set_name(op_type + "_node_" + std::to_string(impl_->node_counter++));
   if (!domain.empty()) n->set_domain(domain);
+  for (const auto& in : inputs) n->add_input(in);
+  for (const auto& o : outputs) n->add_output(o);
+  for (const auto& a : attrs) set_attr(*n->add_attribute(), a);
+  return outputs;
+}
+
+std::vector<std::string> GraphBuilder::node_fresh(const std::string& op_type, const std::vector<std::string>& inputs,
+                                                  std::size_t n_outputs, const std::vector<Attr>& attrs) {
+  std::vector<std::string> outputs;
+  for (std::size_t i = 0; i < n_outputs; ++i) outputs.push_back(impl_->fresh(op_type));
+  auto* n = impl_->model.mutable_graph()->add_node();
+  n->set_op_type(op_type);
+  n->set_name(op_type + "_node_" + std::to_string(impl_->node_counter++));
   for (const auto& in : inputs) n->add_input(in);
   for (const auto& o : outputs) n->add_output(o);
   for (const auto& a : attrs) set_attr(*n->add_attribute(), a);

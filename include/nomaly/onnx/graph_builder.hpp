@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 namespace onnx {
 class ModelProto;
+class GraphProto;
 }
 
 namespace nomaly::onnx_build {
@@ -23,9 +25,14 @@ inline constexpr std::int64_t kOpsetOnnx = 17;
 inline constexpr std::int64_t kOpsetOnnxMl = 3;
 inline constexpr const char* kMlDomain = "ai.onnx.ml";
 
+/// A subgraph (the body of Loop, a branch of If) as an attribute value; made by GraphBuilder::end_subgraph.
+struct Subgraph {
+  std::shared_ptr<const ::onnx::GraphProto> graph;
+};
+
 /// A node attribute value.
 using AttrValue = std::variant<std::int64_t, float, std::string, std::vector<std::int64_t>, std::vector<float>,
-                               std::vector<std::string>>;
+                               std::vector<std::string>, Subgraph>;
 struct Attr {
   std::string name;
   AttrValue value;
@@ -59,6 +66,19 @@ class GraphBuilder {
   /// Scalar float constant (0-d initializer).
   std::string scalar(const std::string& name, float value);
 
+  /// A subgraph input or output: a name (from fresh() for inputs), its element type and its dims (an empty
+  /// vector = a scalar; nullopt = shape left to inference).
+  struct SubgraphValue {
+    std::string name;
+    Elem elem;
+    std::optional<std::vector<Dim>> dims;
+  };
+  /// Nodes added after begin_subgraph() go into the subgraph that end_subgraph(mark, ...) returns (they are
+  /// removed from the graph being built). Subgraphs may nest; they read outer values and initializers by name.
+  std::size_t begin_subgraph() const;
+  Subgraph end_subgraph(std::size_t mark, const std::string& name, const std::vector<SubgraphValue>& inputs,
+                        const std::vector<SubgraphValue>& outputs);
+
   /// Adds a node with one output; returns the output's name (`output` if given, else a fresh unique name).
   std::string node(const std::string& op_type, const std::vector<std::string>& inputs, const std::vector<Attr>& attrs = {},
                    const std::string& domain = "", const std::string& output = "");
@@ -66,6 +86,10 @@ class GraphBuilder {
   std::vector<std::string> node_multi(const std::string& op_type, const std::vector<std::string>& inputs,
                                       const std::vector<std::string>& outputs, const std::vector<Attr>& attrs = {},
                                       const std::string& domain = "");
+
+  /// Adds a node with n_outputs outputs under fresh names; returns them.
+  std::vector<std::string> node_fresh(const std::string& op_type, const std::vector<std::string>& inputs,
+                                      std::size_t n_outputs, const std::vector<Attr>& attrs = {});
 
   /// Adds metadata_props[key] = value. Throws OnnxExportError on a duplicate key.
   void metadata(const std::string& key, const std::string& value);
