@@ -179,10 +179,19 @@ _CLASS_NAMES = {"iforest": "IForest", "lof": "LOF", "knn": "KNN", "pca": "PCA", 
 _CLASSES = {}
 
 
+# PyOD's default contamination for every detector (BaseDetector(contamination=0.1)): a PyOD user who only changes the
+# import gets the same decision threshold rule (the 90th percentile of the training scores), not the CLI's "auto".
+PYOD_CONTAMINATION = 0.1
+
+
+def _default(p):
+    return PYOD_CONTAMINATION if p["name"] == "contamination" else p["default"]
+
+
 def _make_class(algorithm, class_name):
     info = _ALGORITHMS[algorithm]
     sig = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
-        inspect.Parameter(p["name"], inspect.Parameter.KEYWORD_ONLY, default=p["default"]) for p in info["params"]])
+        inspect.Parameter(p["name"], inspect.Parameter.KEYWORD_ONLY, default=_default(p)) for p in info["params"]])
 
     def __init__(self, **kwargs):
         if not info["available"]:
@@ -193,7 +202,7 @@ def _make_class(algorithm, class_name):
             setattr(self, name, value)  # stored as given: sklearn.clone checks identity
 
     __init__.__signature__ = sig
-    params_doc = "\n".join(f"    {p['name']} = {p['default']!r}  ({p['type']}) {p['help']}" for p in info["params"])
+    params_doc = "\n".join(f"    {p['name']} = {_default(p)!r}  ({p['type']}) {p['help']}" for p in info["params"])
     doc = f"{info['summary']}\n\nReference: {info['reference']}\n\nParameters (`nomaly algorithms`):\n{params_doc}\n"
     cls = type(class_name, (BaseDetector,), {"__init__": __init__, "__doc__": doc, "_algorithm": algorithm,
                                               "__module__": __name__, "__qualname__": class_name})

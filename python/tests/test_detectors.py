@@ -79,7 +79,7 @@ def test_get_set_params_clone_and_pipeline(blobs):
     X, y = blobs
     det = nomaly.IForest(n_estimators=30, random_state=5)
     params = det.get_params()
-    assert params["n_estimators"] == 30 and params["contamination"] == "auto" and "max_samples" in params
+    assert params["n_estimators"] == 30 and params["contamination"] == 0.1 and "max_samples" in params
     assert set(params) == {p["name"] for a in nomaly.algorithms() if a["name"] == "iforest" for p in a["params"]}
     det.set_params(contamination=0.05)
     assert det.contamination == 0.05
@@ -282,3 +282,15 @@ def test_deep_detectors_follow_the_build_and_the_flag(monkeypatch, blobs):
     with pytest.raises(nomaly.FeatureDisabled, match="Deep learning features are disabled") as e:
         nomaly.AutoEncoder(epochs=1).fit(X)
     assert isinstance(e.value, RuntimeError)
+
+
+@pytest.mark.parametrize("cls", [nomaly.IForest, nomaly.LOF, nomaly.HBOS], ids=lambda c: c.__name__)
+def test_default_contamination_is_pyods(cls, blobs):
+    """PyOD's default contamination 0.1: the threshold is the 90th percentile of the training scores, so a PyOD user who
+    changes only the import flags the same share of rows (the CLI's default stays "auto")."""
+    X, _ = blobs
+    det = cls().fit(X)
+    assert det.get_params()["contamination"] == 0.1
+    expected = np.float32(np.percentile(det.decision_scores_.astype(np.float32), 90))
+    assert det.threshold_ == pytest.approx(float(expected), rel=1e-6)
+    assert abs(det.labels_.mean() - 0.1) <= 1.0 / len(X) + 1e-9
