@@ -115,8 +115,14 @@ TEST(Table, ColumnsDropAndIdChooseTheRoles) {
   EXPECT_EQ(describe_columns(t), "features (2): c, a; label: label; ignored: ts, b");
   o.columns = {"a", "nope"};
   EXPECT_HAS(error_of(text, o), "feature column 'nope' not found; available columns: id, ts, a, b, c, label");
-  o.columns = {"a", "label"};
+  o.columns = {"a", "a"};
+  EXPECT_HAS(error_of(text, o), "feature column 'a' is already the feature column");
+  o.columns = {"a", "label"};  // listed as a feature: then it is not the label
+  EXPECT_EQ(table(text, o).data.feature_names, (std::vector<std::string>{"a", "label"}));
+  EXPECT_FALSE(table(text, o).data.labels);
+  o.label_column = "label";
   EXPECT_HAS(error_of(text, o), "feature column 'label' is already the label column");
+  o.label_column.reset();
   o.columns = {};
   o.drop = {};
   EXPECT_HAS(error_of(text, o), "t.csv:2:2: column 'ts': non-numeric value \"2024-01-01\"; leave columns that are not "

@@ -40,7 +40,7 @@ Dataset read_csv(std::istream& in, const std::string& name, const CsvOptions& op
 /// Throws CsvError as read_csv does.
 Dataset read_sklearn_breast_cancer(const std::string& path);
 
-/// Writes "score,label" and one line per row (no label column when `labels` is empty). With `ids` (one per row),
+/// Writes "score,label" and one line per row (no label column when there are scores but `labels` is empty). With `ids` (one per row),
 /// a first column named `id_name` holds them (quoted where needed). `path` "-" writes to standard output.
 /// Throws DataError when the sizes differ, IoError (exit 5) when the file cannot be written.
 void write_scores_csv(const std::string& path, const std::vector<float>& scores, const std::vector<int>& labels,

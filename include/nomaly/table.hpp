@@ -7,7 +7,7 @@
 //
 // Column roles, decided from the header alone, before any cell is parsed:
 //  - label: `label_column` when given; otherwise a column named exactly "label" (anywhere in the header), unless
-//    the model being scored has a feature of that name. Values must be 0/1 (1 = anomaly).
+//    the model being scored has a feature of that name or `columns` lists it. Values must be 0/1 (1 = anomaly).
 //  - id: `id_column` when given; its cells are kept as text (Table::ids) and never parsed.
 //  - features: with `model_features` set (scoring), exactly those columns, matched by name through
 //    nomaly::select_features (nomaly/columns.hpp) and returned in the model's order; every other column is

@@ -169,7 +169,9 @@ Dataset read_sklearn_breast_cancer(const std::string& path) {
 
 void write_scores_csv(const std::string& path, const std::vector<float>& scores, const std::vector<int>& labels,
                       const std::vector<std::string>& ids, const std::string& id_name) {
-  if (!labels.empty() && labels.size() != scores.size())
+  // No label column only when there are scores but no labels (0 scores and 0 labels still write "score,label").
+  const bool with_labels = labels.size() == scores.size();
+  if (!labels.empty() && !with_labels)
     throw DataError("write_scores_csv: " + std::to_string(scores.size()) + " scores but " +
                     std::to_string(labels.size()) + " labels");
   if (!ids.empty() && ids.size() != scores.size())
@@ -180,14 +182,14 @@ void write_scores_csv(const std::string& path, const std::vector<float>& scores,
     w.put_name(id_name);
     w.put(',');
   }
-  w.put(labels.empty() ? std::string_view("score\n") : std::string_view("score,label\n"));
+  w.put(with_labels ? std::string_view("score,label\n") : std::string_view("score\n"));
   for (std::size_t i = 0; i < scores.size(); ++i) {
     if (!ids.empty()) {
       w.put_name(ids[i]);
       w.put(',');
     }
     w.put(scores[i]);
-    if (!labels.empty()) {
+    if (with_labels) {
       w.put(',');
       w.put(std::string_view(std::to_string(labels[i])));
     }

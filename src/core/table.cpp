@@ -3,6 +3,7 @@
 #include "nomaly/table.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <unordered_map>
 
@@ -126,7 +127,8 @@ Layout plan_columns(const std::vector<std::string>& names, const TableOptions& o
   if (o.label_column) {
     if (!o.label_column->empty()) l.role[col(*o.label_column, "label column")] = Role::Label;
   } else if (std::find(names.begin(), names.end(), "label") != names.end() &&
-             std::find(mf.begin(), mf.end(), "label") == mf.end()) {
+             std::find(mf.begin(), mf.end(), "label") == mf.end() &&
+             std::find(o.columns.begin(), o.columns.end(), "label") == o.columns.end()) {
     l.role[col("label", "label column")] = Role::Label;
   }
   if (!o.id_column.empty()) {
