@@ -65,7 +65,7 @@ void run_detect(const DetectOptions& o) {
   r.fit_seconds = std::chrono::duration<double>(t1 - t0).count();
   if (!from_fit) r.score_seconds = std::chrono::duration<double>(t2 - t1).count();
   r.extra["params"] = det->params();
-  r.extra["label_column"] = table.label_column;
+  if (!table.label_column.empty()) r.extra["label_column"] = table.label_column;
   if (!table.unused_columns.empty()) r.extra["ignored_columns"] = table.unused_columns;
   if (!o.scores_out.empty()) write_scores_csv(o.scores_out, scores, labels, table.ids, o.data.id_column);
   if (!o.onnx_out.empty()) {

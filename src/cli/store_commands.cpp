@@ -165,13 +165,13 @@ void run_score(const ScoreOptions& o) {
   const Dataset& data = table.data;
   const auto t0 = std::chrono::steady_clock::now();
   const ScoreResult r = data.rows ? scorer->score(data.view(), o.batch_size) : ScoreResult{};
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = data.rows ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : 0.0;
   if (!o.scores_out.empty()) write_scores_csv(o.scores_out, r.scores, r.labels, table.ids, o.data.id_column);
   RunReport rep = make_report(data, r.scores, r.labels, scorer->info().threshold);
   rep.algorithm = scorer->info().algorithm;
   rep.load_seconds = load_s;
   rep.score_seconds = secs;
-  rep.extra["label_column"] = table.label_column;
+  if (!table.label_column.empty()) rep.extra["label_column"] = table.label_column;
   if (!table.unused_columns.empty()) rep.extra["ignored_columns"] = table.unused_columns;
   rep.extra["model"] = o.target;
   rep.extra["format"] = scorer->info().format;
