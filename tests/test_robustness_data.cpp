@@ -116,7 +116,7 @@ TEST_F(DataPath, R51_ScoreReadsOnlyTheModelsColumnsAndCarriesIds) {
 TEST_F(DataPath, R52_NonUtf8HeaderIsExit3EverywhereAndLeavesNoRecord) {
   const fs::path bad = tmp.path / "cp1252.csv";
   write_bytes(bad, csv_text(data, "a,caf\xE9,c,label"));
-  for (const std::string cmd : {"detect -a iforest -i " + q(bad), "train " + s() + "-a iforest -i " + q(bad) + " --id x"}) {
+  for (const std::string& cmd : {"detect -a iforest -i " + q(bad), "train " + s() + "-a iforest -i " + q(bad) + " --id x"}) {
     const CliResult r = run_cli(cmd);
     EXPECT_EQ(r.status, 3) << cmd << "\n" << r.err;
     EXPECT_NE(r.err.find(":1:2: column 2's name \"caf\\xE9\" is not valid UTF-8 (byte 0xE9 at offset 3"), std::string::npos)

@@ -209,7 +209,9 @@ Table read_table(std::istream& in, const std::string& name, const TableOptions& 
   t.label_column = l.label;
   for (std::size_t c = 0; c < names.size(); ++c)
     if (l.role[c] == Role::Unused) t.unused_columns.push_back(names[c]);
-  const char* hint = o.model_features.empty() ? "; leave columns that are not features out with --drop or --id-column" : "";
+  // A text column (an id, a timestamp) fails on the first data row: point to the column options there. A bad cell
+  // further down a numeric column is a data problem, not a column choice.
+  const char* hint = "; leave columns that are not features out with --drop or --id-column";
   std::vector<int> labels;
   const auto take = [&](std::size_t line) {
     if (fields.size() != names.size()) ragged(name, line, names.size(), fields.size(), names);
@@ -218,7 +220,8 @@ Table read_table(std::istream& in, const std::string& name, const TableOptions& 
     for (std::size_t c = 0; c < fields.size(); ++c) {
       switch (l.role[c]) {
         case Role::Feature:
-          ds.X[base + l.feature_pos[c]] = parse_cell(fields[c], o.reject_non_finite, name, line, c + 1, names[c], hint);
+          ds.X[base + l.feature_pos[c]] = parse_cell(fields[c], o.reject_non_finite, name, line, c + 1, names[c],
+                                                     ds.rows == 0 && o.model_features.empty() ? hint : "");
           break;
         case Role::Label: labels.push_back(parse_label(fields[c], name, line, c + 1, names[c])); break;
         case Role::Id: t.ids.emplace_back(fields[c]); break;
