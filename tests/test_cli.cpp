@@ -40,8 +40,11 @@ TEST_F(Cli, DetectJsonReportsCountsMetricsAndWritesScoresInInputOrder) {
   const json j = json::parse(r.out);
   EXPECT_EQ(j["n_rows"], 420);
   EXPECT_EQ(j["n_features"], 4);
-  for (const char* k : {"n_anomalies", "threshold", "roc_auc", "average_precision", "fit_seconds", "score_seconds"})
+  for (const char* k : {"n_anomalies", "threshold", "roc_auc", "average_precision", "fit_seconds", "score_summary"})
     EXPECT_TRUE(j.contains(k)) << k;
+  // A contamination threshold needs the training scores, so they are the reported scores: no score time.
+  EXPECT_TRUE(j["scores_from_fit"].get<bool>());
+  EXPECT_FALSE(j.contains("score_seconds"));
 
   // The CLI's numbers equal the library's for the same seed, and the scores file follows input order.
   auto det = create_detector("iforest", {{"random_state", 3}, {"contamination", 0.05}});

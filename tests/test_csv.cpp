@@ -389,8 +389,9 @@ TEST_F(CsvTest, WriteScoresCsv) {
   try {
     nomaly::write_scores_csv((dir_ / "no_dir" / "s.csv").string(), scores, {});
     FAIL();
-  } catch (const nomaly::DataError& e) {
+  } catch (const nomaly::IoError& e) {  // an unwritable output is not bad data (issue 15): exit 5
     EXPECT_NE(std::string(e.what()).find("cannot write"), std::string::npos);
+    EXPECT_EQ(e.exit_code(), nomaly::ExitCode::Io);
   }
 }
 

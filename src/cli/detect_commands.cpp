@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/data_io.hpp"
 #include "cli/report.hpp"
 #include "nomaly/csv.hpp"
 #include "nomaly/errors.hpp"
@@ -22,6 +23,7 @@
 #include "nomaly/onnx/onnx_model.hpp"
 #include "nomaly/persistence/native_format.hpp"
 #include "nomaly/registry.hpp"
+#include "nomaly/table.hpp"
 
 namespace nomaly::cli {
 
@@ -29,8 +31,7 @@ namespace {
 
 struct DetectOptions {
   std::string algorithm = "iforest";
-  std::string input;
-  std::string label_column;
+  DataOptions data;
   std::string contamination;
   std::vector<std::string> params;
   std::string scores_out;
@@ -38,12 +39,13 @@ struct DetectOptions {
   bool json_out = false;
 };
 
-void run_detect(const DetectOptions& o, bool label_given) {
-  // ONNX export follows the deep-learning flag everywhere (as save_model/export_model do); fail before fitting.
+void run_detect(const DetectOptions& o) {
+  // ONNX export follows the deep-learning flag everywhere (as save_model/export_model do); fail before fitting,
+  // as do unwritable outputs and outputs that would overwrite the input.
   if (!o.onnx_out.empty()) require_deep_learning();
-  CsvOptions csv;
-  csv.label_column = default_label_column(o.input, o.label_column, label_given);
-  const Dataset data = read_csv(o.input, csv);
+  check_outputs({{"--scores-out", o.scores_out}, {"--onnx-out", o.onnx_out}}, {o.data.input});
+  const Table table = read_table(o.data.input, table_options(o.data));
+  const Dataset& data = table.data;
   json params = parse_param_list(o.params);
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
   auto det = create_detector(o.algorithm, params);
@@ -54,15 +56,19 @@ void run_detect(const DetectOptions& o, bool label_given) {
   const auto t1 = std::chrono::steady_clock::now();
   // Fit-and-score on the same rows uses the training scores where the detector defines them (PyOD's
   // decision_scores_: LOF and KNN leave each row out of its own neighbours), else score_samples.
-  const std::vector<float> scores = det->training_scores().empty() ? det->score_samples(data.view()) : det->training_scores();
+  const bool from_fit = !det->training_scores().empty();
+  const std::vector<float> scores = from_fit ? det->training_scores() : det->score_samples(data.view());
   const auto t2 = std::chrono::steady_clock::now();
   const std::vector<int> labels = det->labels_for(scores);
 
   RunReport r = make_report(data, scores, labels, det->threshold());
   r.algorithm = det->algorithm();
   r.fit_seconds = std::chrono::duration<double>(t1 - t0).count();
-  r.score_seconds = std::chrono::duration<double>(t2 - t1).count();
-  if (!o.scores_out.empty()) write_scores_csv(o.scores_out, scores, labels);
+  if (!from_fit) r.score_seconds = std::chrono::duration<double>(t2 - t1).count();
+  r.extra["params"] = det->params();
+  if (!table.label_column.empty()) r.extra["label_column"] = table.label_column;
+  if (!table.unused_columns.empty()) r.extra["ignored_columns"] = table.unused_columns;
+  if (!o.scores_out.empty()) write_scores_csv(o.scores_out, scores, labels, table.ids, o.data.id_column);
   if (!o.onnx_out.empty()) {
     ExportInfo info;
     info.detector_name = det->algorithm();
@@ -70,7 +76,8 @@ void run_detect(const DetectOptions& o, bool label_given) {
     write_file(o.onnx_out, export_onnx_bytes(*det, info));
     r.extra["onnx_out"] = o.onnx_out;
   }
-  print_report(r, o.json_out);
+  // With the scores on stdout, the report goes to stderr so the two never mix.
+  print_report(r, o.json_out, o.scores_out == "-" ? std::cerr : std::cout);
 }
 
 void run_algorithms(bool as_json) {
@@ -102,20 +109,21 @@ void run_algorithms(bool as_json) {
 }
 
 struct VerifyOptions {
-  std::string onnx_path, input, native_path, label_column;
+  std::string onnx_path, native_path;
+  DataOptions data;
   double tolerance = 1e-5;
   bool json_out = false;
   std::size_t batch_size = 0;  // 0: the model's own chunking (kNN/LOF graphs loop over row chunks)
 };
 
 // Scores the same rows with ONNX Runtime and with the native model; fails (exit 4) past the tolerance.
-void run_verify(const VerifyOptions& o, bool label_given) {
-  CsvOptions csv;
-  csv.label_column = default_label_column(o.input, o.label_column, label_given);
-  const Dataset data = read_csv(o.input, csv);
+void run_verify(const VerifyOptions& o) {
   const OnnxModel model = OnnxModel::load_file(o.onnx_path);
   const DetectorEntity entity = read_native_file(o.native_path);
   if (!entity.model) throw ModelError(o.native_path + ": holds no fitted model");
+  TableOptions topt = table_options(o.data);
+  topt.model_features = entity.feature_names;  // only the model's columns are read (extra ones are ignored)
+  const Dataset data = read_table(o.data.input, topt).data;
   const auto native = entity.model->score_samples(data.view());
   const auto native_labels = entity.model->labels_for(native);
   const OnnxScore ort = model.score(data.view(), o.batch_size);
@@ -152,16 +160,15 @@ void add_detect_commands(CLI::App& app) {
   auto o = std::make_shared<DetectOptions>();
   auto* detect = app.add_subcommand("detect", "Fit a detector on a CSV and score the same rows");
   detect->add_option("--algorithm,-a", o->algorithm, "Algorithm (see `nomaly algorithms`)")->capture_default_str();
-  detect->add_option("--input,-i", o->input, "CSV file with a header row")->required();
-  auto* detect_label = detect->add_option("--label-column", o->label_column,
-                                          "0/1 label column (1 = anomaly); enables ROC-AUC and AP (default: 'label' if present)");
+  add_data_options(detect, o->data, true);
   detect->add_option("--contamination", o->contamination, "\"auto\" or a share in (0, 0.5]");
   detect->add_option("--param,-p", o->params, "Detector parameter key=value (repeatable)");
   detect->add_option("--scores-out", o->scores_out,
-                     "Write score,label CSV here (input order; label = predicted, 1 where score > threshold)");
+                     "Write [id,]score,label CSV here ('-' = stdout; input order; label = predicted, 1 where score > "
+                     "threshold)");
   detect->add_option("--onnx-out", o->onnx_out, "Export the fitted detector as ONNX here");
-  detect->add_flag("--json", o->json_out, "Print one JSON object");
-  detect->callback([o, detect_label] { run_detect(*o, detect_label->count() > 0); });
+  detect->add_flag("--json", o->json_out, "Print one JSON object (with the parameters used)");
+  detect->callback([o] { run_detect(*o); });
 
   auto algos_json = std::make_shared<bool>(false);
   auto* algos = app.add_subcommand("algorithms", "List detectors, their parameters and ONNX support");
@@ -176,15 +183,13 @@ void add_detect_commands(CLI::App& app) {
   auto v = std::make_shared<VerifyOptions>();
   auto* verify = app.add_subcommand("verify", "Check that an ONNX model scores like the native model, row by row");
   verify->add_option("model", v->onnx_path, "ONNX file")->required();
-  verify->add_option("--input,-i", v->input, "CSV file to score")->required();
+  add_data_options(verify, v->data, false);
   verify->add_option("--native", v->native_path, "Native .nomaly file of the same detector")->required();
-  auto* verify_label = verify->add_option("--label-column", v->label_column,
-                                          "Label column to drop from the features (default: 'label' if present)");
   verify->add_option("--tolerance", v->tolerance, "Max |ORT - native| / max(|native|, floor), floor = 1e-3 x the spread (max - min) of the native "
                   "scores of the model's reference rows (docs/onnx-contract.md)")->capture_default_str();
   verify->add_flag("--json", v->json_out, "Print one JSON object");
-  verify->add_option("--batch-size", v->batch_size, "Rows per ONNX Runtime run (0 = all)")->check(non_negative_int("all rows"));
-  verify->callback([v, verify_label] { run_verify(*v, verify_label->count() > 0); });
+  verify->add_option("--batch-size", v->batch_size, "Rows per ONNX Runtime run (0 = the model's own chunking)")->check(non_negative_int("all rows"));
+  verify->callback([v] { run_verify(*v); });
 
   add_quickstart_command(app);
 }

@@ -1,4 +1,4 @@
-// nomaly CLI entry point. Exit codes: 0 ok, 2 usage, 3 bad data, 4 model error.
+// nomaly CLI entry point. Exit codes: 0 ok, 2 usage, 3 bad data, 4 model error, 5 output not written.
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   // Log lines (warnings such as the stub fallback) go to stderr, so stdout stays clean for --json and pipes.
   spdlog::set_default_logger(spdlog::stderr_color_mt("nomaly"));
   CLI::App app{"nomaly: anomaly detection on tabular data, exported as real ONNX models.\n"
-               "Exit codes: 0 ok, 2 usage, 3 bad data, 4 model error."};
+               "Exit codes: 0 ok, 2 usage, 3 bad data, 4 model error, 5 output not written."};
   app.require_subcommand(1);
   app.set_version_flag("--version", NOMALY_VERSION);
   nomaly::cli::add_detect_commands(app);

@@ -21,8 +21,18 @@ RunReport make_report(const Dataset& data, const std::vector<float>& scores, con
   RunReport r;
   r.n_rows = data.rows;
   r.n_features = data.cols;
+  r.feature_names = data.feature_names;
   r.threshold = threshold;
   for (int l : labels) r.n_anomalies += l == 1;
+  if (!scores.empty()) {
+    std::vector<float> s = scores;
+    const auto mid = s.begin() + static_cast<std::ptrdiff_t>(s.size() / 2);
+    std::nth_element(s.begin(), mid, s.end());
+    double median = *mid;
+    if (s.size() % 2 == 0) median = (median + *std::max_element(s.begin(), mid)) / 2;  // numpy's median
+    const auto [lo, hi] = std::minmax_element(scores.begin(), scores.end());
+    r.summary = ScoreSummary{*lo, median, *hi};
+  }
   if (data.labels) {
     const auto& y = *data.labels;
     const auto pos = static_cast<std::size_t>(std::count(y.begin(), y.end(), 1));
@@ -34,29 +44,54 @@ RunReport make_report(const Dataset& data, const std::vector<float>& scores, con
   return r;
 }
 
-void print_report(const RunReport& r, bool as_json) {
+namespace {
+
+std::string names_line(const std::vector<std::string>& names) {
+  constexpr std::size_t kMax = 20;
+  std::string s;
+  for (std::size_t i = 0; i < names.size() && i < kMax; ++i) s += (i ? ", " : "") + names[i];
+  if (names.size() > kMax) s += ", ... (" + std::to_string(names.size()) + " in all)";
+  return s;
+}
+
+}  // namespace
+
+void print_report(const RunReport& r, bool as_json, std::ostream& out) {
   if (as_json) {
-    json j = {{"n_rows", r.n_rows}, {"n_features", r.n_features}, {"n_anomalies", r.n_anomalies}, {"threshold", r.threshold},
-              {"score_seconds", r.score_seconds}};
+    json j = {{"n_rows", r.n_rows}, {"n_features", r.n_features}, {"feature_names", r.feature_names},
+              {"n_anomalies", r.n_anomalies}, {"threshold", r.threshold}};
+    if (r.summary) j["score_summary"] = {{"min", r.summary->min}, {"median", r.summary->median}, {"max", r.summary->max}};
     if (!r.algorithm.empty()) j["algorithm"] = r.algorithm;
-    if (r.fit_seconds >= 0) j["fit_seconds"] = r.fit_seconds;
+    if (r.fit_seconds) j["fit_seconds"] = *r.fit_seconds;
+    if (r.load_seconds) j["load_seconds"] = *r.load_seconds;
+    if (r.score_seconds) j["score_seconds"] = *r.score_seconds;
+    else j["scores_from_fit"] = true;
     if (r.roc_auc) j["roc_auc"] = *r.roc_auc;
     if (r.average_precision) j["average_precision"] = *r.average_precision;
     j.update(r.extra);
-    std::cout << j.dump() << "\n";
+    out << j.dump() << "\n";
     return;
   }
-  std::cout << std::fixed;
-  if (!r.algorithm.empty()) std::cout << "algorithm:   " << r.algorithm << "\n";
-  std::cout << "rows:        " << r.n_rows << "\nfeatures:    " << r.n_features << "\nanomalies:   " << r.n_anomalies
-            << " (score > threshold " << std::setprecision(6) << r.threshold << ")\n";
-  if (r.roc_auc) std::cout << "ROC-AUC:     " << std::setprecision(4) << *r.roc_auc << "\n";
-  if (r.average_precision) std::cout << "avg prec:    " << std::setprecision(4) << *r.average_precision << "\n";
-  if (r.fit_seconds >= 0) std::cout << "fit time:    " << std::setprecision(3) << r.fit_seconds << " s\n";
-  std::cout << "score time:  " << std::setprecision(3) << r.score_seconds << " s\n";
+  // %g style (precision 6): 5.5e-08 and 6.30989e+12 stay readable where %f showed 0.000000 or 13 digits.
+  out << std::defaultfloat << std::setprecision(6);
+  if (!r.algorithm.empty()) out << "algorithm:   " << r.algorithm << "\n";
+  out << "rows:        " << r.n_rows << "\nfeatures:    " << r.n_features;
+  if (!r.feature_names.empty()) out << " (" << names_line(r.feature_names) << ")";
+  out << "\nanomalies:   " << r.n_anomalies << " (score > threshold " << r.threshold << ")\n";
+  if (r.summary)
+    out << "scores:      min " << r.summary->min << "  median " << r.summary->median << "  max " << r.summary->max
+        << "  (" << r.n_anomalies << " of " << r.n_rows << " over the threshold)\n";
+  out << std::setprecision(4);
+  if (r.roc_auc) out << "ROC-AUC:     " << *r.roc_auc << "\n";
+  if (r.average_precision) out << "avg prec:    " << *r.average_precision << "\n";
+  out << std::setprecision(3);
+  if (r.fit_seconds) out << "fit time:    " << *r.fit_seconds << " s\n";
+  if (r.load_seconds) out << "load time:   " << *r.load_seconds << " s\n";
+  if (r.score_seconds) out << "score time:  " << *r.score_seconds << " s\n";
+  else out << "score time:  0 s (the scores came from the fit)\n";
+  out << std::setprecision(6);
   for (auto it = r.extra.begin(); it != r.extra.end(); ++it)
-    std::cout << it.key() << ": " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
-  std::cout.unsetf(std::ios::floatfield);
+    out << it.key() << ": " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
 }
 
 json parse_param_list(const std::vector<std::string>& assignments) {
@@ -68,26 +103,11 @@ json parse_param_list(const std::vector<std::string>& assignments) {
   return p;
 }
 
-std::string default_label_column(const std::string& csv_path, const std::string& given, bool given_explicitly) {
-  if (given_explicitly) return given;
-  std::ifstream in(csv_path, std::ios::binary);
-  std::string header;
-  if (!in || !std::getline(in, header)) return "";
-  if (header.rfind("\xEF\xBB\xBF", 0) == 0) header.erase(0, 3);
-  if (!header.empty() && header.back() == '\r') header.pop_back();
-  std::stringstream cells(header);
-  for (std::string cell; std::getline(cells, cell, ',');) {
-    const auto b = cell.find_first_not_of(" \t\""), e = cell.find_last_not_of(" \t\"");
-    if (b != std::string::npos && cell.substr(b, e - b + 1) == "label") return "label";
-  }
-  return "";
-}
-
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw DataError(path + ": cannot open for writing");
+  if (!f) throw IoError(path + ": cannot open for writing");
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f.flush()) throw DataError(path + ": write failed");
+  if (!f.flush()) throw IoError(path + ": write failed");
 }
 
 void attach_progress(Detector& detector) {

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/data_io.hpp"
 #include "cli/report.hpp"
 #include "nomaly/columns.hpp"
 #include "nomaly/csv.hpp"
@@ -24,6 +25,7 @@
 #include "nomaly/metrics.hpp"
 #include "nomaly/persistence/service.hpp"
 #include "nomaly/registry.hpp"
+#include "nomaly/table.hpp"
 
 namespace nomaly::cli {
 
@@ -45,39 +47,22 @@ struct Store {
         service(std::make_unique<ModelPersistenceService>(repo, root)) {}
 };
 
-/// The label column to use: the one given, else "label" when the CSV header has it.
-std::string label_column_for(const std::string& path, const std::string& given, bool given_explicitly) {
-  if (given_explicitly) return given;
-  std::ifstream in(path);
-  std::string header;
-  if (!in || !std::getline(in, header)) return "";
-  if (!header.empty() && header.back() == '\r') header.pop_back();
-  std::string cell;
-  for (std::size_t i = 0; i <= header.size(); ++i) {
-    if (i == header.size() || header[i] == ',') {
-      if (cell == "label" || cell == "\"label\"") return "label";
-      cell.clear();
-    } else {
-      cell += header[i];
-    }
-  }
-  return "";
-}
-
 // ---- train ---------------------------------------------------------------------------------------------
 struct TrainOptions {
-  std::string store = default_store(), algorithm, input, label_column = "label", contamination, name, id;
+  std::string store = default_store(), algorithm, contamination, name, id;
+  DataOptions data;
   std::vector<std::string> params;
 };
 
-void run_train(const TrainOptions& o, bool label_given, bool id_given) {
+void run_train(const TrainOptions& o, bool id_given) {
   // An explicit --id (even "") must be valid; only an absent --id means "make a UUID". Checked before fitting.
   if (id_given && o.id.empty())
     throw ParameterError("--id is empty: give a detector id ([A-Za-z0-9_-]{1,64} or a UUID v4), or omit --id for a new UUID");
   if (id_given) validate_detector_id(o.id);
-  CsvOptions csv;
-  csv.label_column = label_column_for(o.input, o.label_column, label_given);
-  const Dataset data = read_csv(o.input, csv);
+  const Table table = read_table(o.data.input, table_options(o.data));
+  const Dataset& data = table.data;
+  // stdout carries only the id (scripts capture it); the columns used go to stderr.
+  std::cerr << "train: " << describe_columns(table) << "\n";
   json params = parse_param_list(o.params);
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
   std::shared_ptr<Detector> det = create_detector(o.algorithm, params);
@@ -143,17 +128,20 @@ void run_load(const std::string& store, const std::string& id, const std::string
 
 // ---- score -------------------------------------------------------------------------------------------------
 struct ScoreOptions {
-  std::string store = default_store(), target, input, label_column = "label", scores_out, format;
+  std::string store = default_store(), target, scores_out, format;
+  DataOptions data;
   bool json_out = false, positional = false;
   std::size_t batch_size = 0;
   int threads = 0;
 };
 
-void run_score(const ScoreOptions& o, bool label_given) {
+void run_score(const ScoreOptions& o) {
+  check_outputs({{"--scores-out", o.scores_out}}, {o.data.input, o.target});
   OnnxOptions ox;
   ox.intra_op_threads = o.threads;
   ox.batch_size = o.batch_size;
   std::shared_ptr<Scorer> scorer;
+  const auto t_load = std::chrono::steady_clock::now();
   const fs::path stored = fs::path(o.store) / o.target;
   if (is_valid_detector_id(o.target) && (fs::is_directory(stored) || !fs::exists(o.target))) {
     Store s(o.store);
@@ -169,21 +157,29 @@ void run_score(const ScoreOptions& o, bool label_given) {
   } else {
     scorer = open_model_path(o.target, ox);
   }
-  CsvOptions csv;
-  csv.label_column = label_column_for(o.input, o.label_column, label_given);
-  const Dataset data = select_features(read_csv(o.input, csv), scorer->info().feature_names, o.positional, o.input);
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+  // Only the model's feature columns (and the label) are read; extra id/text/timestamp columns are ignored.
+  TableOptions topt = table_options(o.data);
+  topt.model_features = scorer->info().feature_names;
+  topt.positional = o.positional;
+  topt.allow_empty = true;  // a header-only file scores to an empty result
+  const Table table = read_table(o.data.input, topt);
+  const Dataset& data = table.data;
   const auto t0 = std::chrono::steady_clock::now();
-  const ScoreResult r = scorer->score(data.view(), o.batch_size);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!o.scores_out.empty()) write_scores_csv(o.scores_out, r.scores, r.labels);
+  const ScoreResult r = data.rows ? scorer->score(data.view(), o.batch_size) : ScoreResult{};
+  const double secs = data.rows ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : 0.0;
+  if (!o.scores_out.empty()) write_scores_csv(o.scores_out, r.scores, r.labels, table.ids, o.data.id_column);
   RunReport rep = make_report(data, r.scores, r.labels, scorer->info().threshold);
   rep.algorithm = scorer->info().algorithm;
+  rep.load_seconds = load_s;
   rep.score_seconds = secs;
+  if (!table.label_column.empty()) rep.extra["label_column"] = table.label_column;
+  if (!table.unused_columns.empty()) rep.extra["ignored_columns"] = table.unused_columns;
   rep.extra["model"] = o.target;
   rep.extra["format"] = scorer->info().format;
   if (scorer->info().stub) rep.extra["stub"] = true;
   if (!scorer->info().detector_id.empty()) rep.extra["detector_id"] = scorer->info().detector_id;
-  print_report(rep, o.json_out);
+  print_report(rep, o.json_out, o.scores_out == "-" ? std::cerr : std::cout);
 }
 
 void add_store_option(CLI::App* cmd, std::string& store) {
@@ -216,14 +212,13 @@ void add_store_commands(CLI::App& app) {
     auto* c = app.add_subcommand("train", "Fit a detector on a CSV, register it in the store, save it (native); prints the id");
     add_store_option(c, o->store);
     c->add_option("--algorithm,-a", o->algorithm, "Algorithm (see `nomaly algorithms`)")->required();
-    c->add_option("--input,-i", o->input, "Training CSV")->required();
-    auto* lc = c->add_option("--label-column", o->label_column, "0/1 label column (default: 'label' when present)");
+    add_data_options(c, o->data, true);
     c->add_option("--param,-p", o->params, "Parameter key=value (repeatable)");
     c->add_option("--contamination", o->contamination, "\"auto\" or a number in (0, 0.5]");
     c->add_option("--name", o->name, "Detector name (default: the algorithm)");
     auto* idopt = c->add_option("--id", o->id, "Detector id, [A-Za-z0-9_-]{1,64} (default: a new UUID v4)");
-    c->callback([o, lc, idopt] {
-      run_train(*o, lc->count() > 0, idopt->count() > 0);
+    c->callback([o, idopt] {
+      run_train(*o, idopt->count() > 0);
     });
   }
   // save
@@ -324,18 +319,18 @@ void add_store_commands(CLI::App& app) {
     auto* c = app.add_subcommand("score", "Score a CSV with a stored id, a .onnx / .nomaly file, or an export directory");
     add_store_option(c, o->store);
     c->add_option("model", o->target, "Detector id, model file, or export directory")->required();
-    c->add_option("--input,-i", o->input, "CSV to score")->required();
-    auto* lc = c->add_option("--label-column", o->label_column, "0/1 label column (default: 'label' when present)");
+    add_data_options(c, o->data, false);
     c->add_option("--format,-f", o->format, "For a stored id: native | onnx (default: the last saved format)");
-    c->add_option("--scores-out", o->scores_out, "Write score,label CSV here (label = predicted, 1 where score > threshold)");
+    c->add_option("--scores-out", o->scores_out,
+                  "Write [id,]score,label CSV here ('-' = stdout; label = predicted, 1 where score > threshold)");
     c->add_flag("--json", o->json_out, "Print one JSON object");
     c->add_option("--batch-size", o->batch_size, "Rows per ONNX Runtime run (0 = all)")->check(non_negative_int("all rows"));
     c->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0 = all cores)")->check(non_negative_int("all cores"));
     c->add_flag("--positional", o->positional,
                 "Score the CSV's columns in order when none of its header names match the model's features "
                 "(it must have exactly the model's width)");
-    c->callback([o, lc] {
-      run_score(*o, lc->count() > 0);
+    c->callback([o] {
+      run_score(*o);
     });
   }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/csv_records.hpp"
 #include "nomaly/errors.hpp"
 
 namespace nomaly {
@@ -31,7 +32,7 @@ Dataset select_features(Dataset data, const std::vector<std::string>& names, boo
   if (positional && none_match && same_width) return data;
   std::string list;
   const std::size_t shown = std::min<std::size_t>(missing.size(), 10);
-  for (std::size_t k = 0; k < shown; ++k) list += (k ? ", " : "") + missing[k];
+  for (std::size_t k = 0; k < shown; ++k) list += (k ? ", " : "") + detail::escape_text(missing[k]);
   if (missing.size() > shown) list += ", ... (" + std::to_string(missing.size()) + " in all)";
   std::string msg = file + ": missing feature column" + (missing.size() > 1 ? "s " : " ") + list +
                     " (the model was trained on " + std::to_string(names.size()) + " named features; the data has " +

@@ -3,6 +3,7 @@
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -66,6 +67,10 @@ void structural_check(const ::onnx::ModelProto& model) {
 
 ::onnx::ModelProto parse(const std::string& bytes, const std::string& name) {
   if (bytes.empty()) throw OnnxModelError(name + ": empty input (0 bytes) is not an ONNX model");
+  // The native format's magic (nomaly/persistence/native_format.hpp): say what the file is, not what protobuf thinks.
+  if (bytes.compare(0, 7, std::string("NOMALY\0", 7)) == 0)
+    throw OnnxModelError(name + ": is a nomaly native model (.nomaly), not ONNX: score it with `nomaly score " + name +
+                         "`, or compare it with its ONNX export via `nomaly verify MODEL.onnx --native " + name + "`");
   ::onnx::ModelProto model;
   if (!model.ParseFromString(bytes)) {
     throw OnnxModelError(name + ": not an ONNX model: the protobuf parser rejected " + std::to_string(bytes.size()) +
@@ -98,6 +103,10 @@ OnnxIoInfo io_info(const ::onnx::ValueInfoProto& vi) {
 }  // namespace
 
 std::string read_model_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw OnnxModelError(path + ": is a folder, not an ONNX model file (an export bundle holds model.onnx: " +
+                         (std::filesystem::path(path) / "model.onnx").string() + ")");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw OnnxModelError(path + ": cannot open ONNX model file (missing or unreadable)");
   std::ostringstream ss;

@@ -56,6 +56,14 @@ fs::path StoreDetectorRepository::record_path(const std::string& id) const {
 
 void StoreDetectorRepository::save(const DetectorEntity& entity) {
   const fs::path path = record_path(entity.id);
+  // metadata.json and export bundles are JSON, which needs UTF-8 text: a name that cannot be dumped fails here,
+  // before the (msgpack) record is written, instead of half-way through save_model.
+  try {
+    (void)entity.to_json().dump();
+  } catch (const json::type_error& ex) {
+    throw DataError("detector " + entity.id + ": cannot be saved: a name or metadata value is not valid UTF-8 (" +
+                    ex.what() + ")");
+  }
   const fs::path unfitted = root_ / kRecordDir / (entity.id + kUnfittedExt);
   std::lock_guard lock(mu_);
   fs::create_directories(path.parent_path());
