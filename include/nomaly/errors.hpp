@@ -1,7 +1,7 @@
 // Typed errors for every layer of nomaly.
 //
 // Every error derives from nomaly::Error and carries the CLI exit code it maps to
-// (0 ok, 2 usage, 3 bad data, 4 model error). Messages name the file, line, column or
+// (0 ok, 2 usage, 3 bad data, 4 model error, 5 output not written). Messages name the file, line, column or
 // field at fault, so a user can fix the input without a debugger.
 #pragma once
 
@@ -12,7 +12,7 @@
 namespace nomaly {
 
 /// CLI exit codes (documented in README and `nomaly --help`).
-enum class ExitCode : int { Ok = 0, Usage = 2, BadData = 3, ModelError = 4 };
+enum class ExitCode : int { Ok = 0, Usage = 2, BadData = 3, ModelError = 4, Io = 5 };
 
 /// Base of every nomaly error.
 class Error : public std::runtime_error {
@@ -65,6 +65,14 @@ class CsvError : public DataError {
   }
   std::string file_;
   std::size_t line_, column_;
+};
+
+// ---- output (exit 5) ------------------------------------------------------------------------
+/// An output file or folder could not be written (missing folder, no permission, disk full), or an output path
+/// names an input. Not bad data: the input was fine. Names the path.
+class IoError : public Error {
+ public:
+  explicit IoError(const std::string& what) : Error(what, ExitCode::Io) {}
 };
 
 // ---- models (exit 4) ------------------------------------------------------------------------
@@ -125,10 +133,18 @@ class NoSavedModel : public ModelError {
   explicit NoSavedModel(const std::string& what) : ModelError(what) {}
 };
 
-/// A detector id that is neither a UUID v4 nor [A-Za-z0-9_-]{1,64}. A usage error (exit 2): nothing was read.
+/// A detector id that is neither a UUID v4 nor 1-64 characters of [A-Za-z0-9_.-] (no leading '.', no '..'). A usage error (exit 2): nothing was read.
 class InvalidDetectorId : public Error {
  public:
   explicit InvalidDetectorId(const std::string& what) : Error(what, ExitCode::Usage) {}
+};
+
+/// A command would replace or delete something nomaly did not write, or a different model: an export
+/// folder holding the user's files, `train --id X` over another fit. Nothing was changed; `--force` /
+/// `--overwrite` (ExportOptions::force / SaveOptions::overwrite) allow it. A usage error (exit 2).
+class RefusedOverwrite : public ModelError {
+ public:
+  explicit RefusedOverwrite(const std::string& what) : ModelError(what, ExitCode::Usage) {}
 };
 
 /// A feature is switched off by a flag, e.g. NOMALY_DEEP_LEARNING=false.
