@@ -41,9 +41,9 @@ int main(int argc, char** argv) {
                "Exit codes: 0 ok, 2 usage, 3 bad data, 4 model error, 5 output not written (e.g. a read-only store)."};
   app.require_subcommand(1);
   app.set_version_flag("--version", NOMALY_VERSION);
+  nomaly::cli::add_verbosity_flags(app);  // first: subcommands inherit fallthrough when they are created
   nomaly::cli::add_detect_commands(app);
   nomaly::cli::add_store_commands(app);
-  nomaly::cli::add_verbosity_flags(app);
   bool as_json = false;
   for (int i = 1; i < argc; ++i) as_json = as_json || std::strcmp(argv[i], "--json") == 0;
   constexpr int kUsage = static_cast<int>(nomaly::ExitCode::Usage);

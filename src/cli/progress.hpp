@@ -22,7 +22,8 @@ enum class Verbosity { Quiet, Normal, Verbose };
 /// Set from the global --quiet / --verbose flags (main.cpp); Normal by default.
 void set_verbosity(Verbosity v);
 Verbosity verbosity();
-/// Adds --quiet,-q and --verbose,-v to the app; they are accepted after the subcommand too (fallthrough).
+/// Adds --quiet,-q and --verbose,-v to the app; they are accepted after the subcommand too (fallthrough, which
+/// subcommands inherit only when they are added after this call).
 void add_verbosity_flags(CLI::App& app);
 
 /// RAII: while alive, a watcher thread prints "<what> ... 2.0 s" after 2 s and then every 5 s (on a TTY the line

@@ -52,7 +52,7 @@ struct ExportOptions {
   /// at a bundle path is never replaced, even with force (RefusedOverwrite).
   bool force = false;
   /// Triton model name (default: the detector id) and version directory (>= 1).
-  std::string triton_name;
+  std::string triton_name{};
   int triton_version = 1;
 };
 
