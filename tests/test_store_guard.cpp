@@ -201,7 +201,9 @@ TEST_F(StoreGuard, MessagesSayWhatIsWrong) {
     if (!a["deep"].get<bool>()) continue;
     ++deep;
     // A build without libtorch keeps its own reason; otherwise the flag is the reason.
-    if (with_flag[k]["available"].get<bool>()) EXPECT_EQ(a["unavailable_reason"], kDeepLearningDisabledMessage);
+    if (with_flag[k]["available"].get<bool>()) {
+      EXPECT_EQ(a["unavailable_reason"], kDeepLearningDisabledMessage);
+    }
   }
   EXPECT_EQ(deep, 2u);
   r = nomaly("save " + s() + "vf --format onnx", "NOMALY_DEEP_LEARNING=false");
@@ -317,7 +319,9 @@ TEST_F(StoreGuard, ClippedParametersAreStoredAsUsedAndLofAutoMatchesSklearn) {
 
   r = nomaly("algorithms --json");
   for (const auto& a : json::parse(r.out))
-    if (a["name"] == "knn") EXPECT_NE(a["contamination_auto"].get<std::string>().find("90th percentile"), std::string::npos);
+    if (a["name"] == "knn") {
+      EXPECT_NE(a["contamination_auto"].get<std::string>().find("90th percentile"), std::string::npos);
+    }
   const Dataset data = read_csv(csv.string(), [] { CsvOptions o; o.label_column = "label"; return o; }());
   auto lof = create_detector("LOF", {{"contamination", "auto"}});
   lof->fit(data.view());
