@@ -4,7 +4,9 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-.PHONY: setup configure build test python python-test python-install quickstart bench accuracy fuzz clean
+PREFIX ?= /usr/local
+
+.PHONY: setup configure build test python python-test python-install quickstart bench accuracy fuzz clean install
 
 setup:
 	@bash scripts/setup.sh >/dev/null
@@ -36,6 +38,11 @@ python-install: python
 quickstart: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target nomaly_cli
 	./$(BUILD_DIR)/nomaly quickstart
+
+# <PREFIX>/bin/nomaly and <PREFIX>/lib/libonnxruntime.so.1 (found through the rpath $ORIGIN/../lib).
+install: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target nomaly_cli
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 bench: build
 	bash bench/run_bench.sh $(BUILD_DIR)

@@ -161,14 +161,17 @@ TEST_F(PersistenceExport, GoldenVectorsHoldTopAnomaliesAndMatchOnnxRuntime) {
 TEST_F(PersistenceExport, TritonRepositoryLayout) {
   const fs::path dir = tmp.path / "bundle";
   const auto files = service->export_model(forest.id, dir, ExportOptions{true});
-  ASSERT_TRUE(files.count("triton/export-forest/config.pbtxt"));
-  ASSERT_TRUE(files.count("triton/export-forest/1/model.onnx"));
-  const std::string cfg = read_bytes(dir / "triton/export-forest/config.pbtxt");
-  EXPECT_NE(cfg.find("name: \"export-forest\""), std::string::npos);
+  const std::string t = "triton/" + forest.id;  // named by the id: two detectors never collide in one repository
+  ASSERT_TRUE(files.count(t + "/config.pbtxt"));
+  ASSERT_TRUE(files.count(t + "/1/model.onnx"));
+  const std::string cfg = read_bytes(dir / (t + "/config.pbtxt"));
+  EXPECT_NE(cfg.find("name: \"" + forest.id + "\""), std::string::npos);
   EXPECT_NE(cfg.find("platform: \"onnxruntime_onnx\""), std::string::npos);
-  EXPECT_NE(cfg.find("dims: [ -1, 6 ]"), std::string::npos);
+  EXPECT_NE(cfg.find("max_batch_size: 1024"), std::string::npos);
+  EXPECT_NE(cfg.find("dims: [ 6 ]"), std::string::npos);  // batch axis left out, as Triton expects
   EXPECT_NE(cfg.find("TYPE_INT64"), std::string::npos);
-  EXPECT_EQ(read_bytes(dir / "triton/export-forest/1/model.onnx"), read_bytes(dir / "model.onnx"));
+  EXPECT_NE(cfg.find("dynamic_batching { }"), std::string::npos);
+  EXPECT_EQ(read_bytes(dir / (t + "/1/model.onnx")), read_bytes(dir / "model.onnx"));
 }
 
 TEST_F(PersistenceExport, StubModelBundleSaysSoAndShipsNativeArtifact) {
@@ -406,6 +409,104 @@ TEST_F(PersistenceExport, DeployMjsParsesQuotedFieldsBomAndCrlfLikePlainRows) {
   EXPECT_EQ(sa, sb);
   for (std::size_t i = 1; i <= 3; ++i)
     EXPECT_NEAR(std::stod(sa[i][0]), std::stod(expected[i][0]), 1e-5 * std::max(1.0, std::abs(std::stod(expected[i][0]))));
+}
+
+/// Rewrites SHA256SUMS from the files it lists (a bundle edited "consistently", so only the check logic can catch it).
+void reseal(const fs::path& dir) {
+  std::istringstream in(read_bytes(dir / "SHA256SUMS"));
+  std::string line, out;
+  while (std::getline(in, line)) out += sha256_hex(read_bytes(dir / line.substr(66))) + "  " + line.substr(66) + "\n";
+  write_bytes(dir / "SHA256SUMS", out);
+}
+
+// Bug: --check printed "label mismatches N" and exited 0, and never looked at SHA256SUMS. deploy.py runs with
+// Debian's python3 and a stand-in onnxruntime module (no onnxruntime wheel without PyPI) that returns the golden
+// outputs, so its compare logic is what is tested; deploy.mjs runs with the real onnxruntime-node.
+TEST_F(PersistenceExport, DeployCheckFailsOnAnyLabelMismatchAndOnChecksums) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const bool have_py = run("test -x /usr/bin/python3 && /usr/bin/python3 -c 'import numpy'").status == 0;
+  const bool have_node = run("command -v node").status == 0 &&
+                         fs::exists(node_ort_dir() / "node_modules" / "onnxruntime-node" / "package.json");
+  if (!have_py || !have_node) {
+    if (under_ci()) FAIL() << "python3 with numpy, node and onnxruntime-node are needed (CI=true)";
+    GTEST_SKIP() << "python3 with numpy, or node with onnxruntime-node, missing";
+  }
+  const fs::path fake = tmp.path / "fake-ort";
+  fs::create_directories(fake);
+  write_bytes(fake / "onnxruntime.py",
+              "import csv, os\nimport numpy as np\n"
+              "class InferenceSession:\n"
+              "    def __init__(self, path, providers=None):\n        pass\n"
+              "    def run(self, names, feeds):\n"
+              "        with open(os.environ['FAKE_ORT_OUTPUTS'], newline='') as f:\n"
+              "            rows = list(csv.DictReader(f))\n"
+              "        return [np.array([float(r['score']) for r in rows], dtype=np.float32),\n"
+              "                np.array([int(r['label']) for r in rows], dtype=np.int64)]\n");
+  const fs::path outputs = tmp.path / "ort-outputs.csv";
+  fs::copy_file(dir / "golden/expected.csv", outputs);
+  const std::string py = "PYTHONPATH='" + fake.string() + "' FAKE_ORT_OUTPUTS='" + outputs.string() +
+                         "' /usr/bin/python3 '" + (dir / "deploy.py").string() + "' --check";
+  const std::string js = "NODE_PATH='" + (node_ort_dir() / "node_modules").string() + "' node '" +
+                         (dir / "deploy.mjs").string() + "' --check";
+  for (const std::string& cmd : {py, js}) {
+    const Cmd ok = run(cmd);
+    EXPECT_EQ(ok.status, 0) << cmd << "\n" << ok.out;
+    EXPECT_NE(ok.out.find("label mismatches 0"), std::string::npos) << ok.out;
+  }
+
+  // One label flipped in golden/expected.csv, SHA256SUMS resealed: a label mismatch alone fails.
+  const std::string expected = read_bytes(dir / "golden/expected.csv");
+  std::string flipped = expected;
+  const auto eol = flipped.find('\n', flipped.find('\n') + 1);  // end of the first data row
+  flipped[eol - 1] = flipped[eol - 1] == '1' ? '0' : '1';
+  write_bytes(dir / "golden/expected.csv", flipped);
+  reseal(dir);
+  for (const std::string& cmd : {py, js}) {
+    const Cmd r = run(cmd);
+    EXPECT_EQ(r.status, 1) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("1 label mismatches"), std::string::npos) << cmd << "\n" << r.out;
+  }
+  write_bytes(dir / "golden/expected.csv", expected);
+  reseal(dir);
+
+  // A changed or missing file fails before anything is scored, naming the file.
+  const std::string model = read_bytes(dir / "model.onnx");
+  write_bytes(dir / "model.onnx", model + " ");
+  for (const std::string& cmd : {py, js}) {
+    const Cmd r = run(cmd);
+    EXPECT_EQ(r.status, 1) << cmd;
+    EXPECT_NE(r.out.find("check failed: model.onnx: changed since export"), std::string::npos) << cmd << "\n" << r.out;
+  }
+  write_bytes(dir / "model.onnx", model);
+  fs::remove(dir / "golden/input.csv");
+  for (const std::string& cmd : {py, js}) {
+    const Cmd r = run(cmd);
+    EXPECT_EQ(r.status, 1) << cmd;
+    EXPECT_NE(r.out.find("golden/input.csv: missing (listed in SHA256SUMS)"), std::string::npos) << cmd << "\n" << r.out;
+  }
+}
+
+// ExportOptions::force: the user's files stay, nomaly's stale files (an earlier Triton tree) go with their folders.
+TEST_F(PersistenceExport, ForceReplacesOnlyNomalysFiles) {
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir, ExportOptions{true});
+  write_bytes(dir / "triton" / "mine.txt", "user file inside a nomaly folder");
+  EXPECT_THROW(service->export_model(forest.id, dir), RefusedOverwrite);
+  ExportOptions o;
+  o.force = true;
+  const auto files = service->export_model(forest.id, dir, o);
+  EXPECT_EQ(read_bytes(dir / "triton" / "mine.txt"), "user file inside a nomaly folder");
+  EXPECT_FALSE(fs::exists(dir / "triton" / forest.id));  // the old Triton model went, with its empty folders
+  std::set<std::string> on_disk;
+  for (const auto& f : fs::recursive_directory_iterator(dir))
+    if (f.is_regular_file()) on_disk.insert(fs::relative(f.path(), dir).generic_string());
+  std::set<std::string> want;
+  for (const auto& [rel, path] : files) want.insert(rel);
+  want.insert("triton/mine.txt");
+  EXPECT_EQ(on_disk, want);
+  for (const auto& e : fs::directory_iterator(tmp.path))  // no temp folders left beside the bundle
+    EXPECT_EQ(e.path().filename().string().find(".bundle.tmp-"), std::string::npos) << e.path();
 }
 
 }  // namespace

@@ -217,6 +217,10 @@ TEST(Robustness, R09_FewerRowsThanMaxSamples) {
   auto exact = create_detector("iforest", {{"n_estimators", 10}, {"max_samples", 10}, {"random_state", 1}});
   exact->fit(d.view());
   EXPECT_EQ(s, exact->score_samples(d.view()));
+  EXPECT_EQ(det->params()["max_samples"], 10);  // the stored parameters say what the fit used
+  // A fraction that leaves fewer than 2 rows per tree is an error (sklearn raises), not a forest of 0.5 scores.
+  auto tiny = create_detector("iforest", {{"n_estimators", 10}, {"max_samples", 0.1}, {"random_state", 1}});
+  EXPECT_THROW_MSG(tiny->fit(d.view()), ParameterError, "parameter 'max_samples' = 0.1 of 10 rows is 1 row(s) per tree");
 }
 
 TEST(Robustness, R10_FewerRowsThanNeighbors) {
@@ -227,9 +231,14 @@ TEST(Robustness, R10_FewerRowsThanNeighbors) {
   auto lof5 = create_detector("lof", {{"n_neighbors", 5}});
   lof5->fit(d.view());
   EXPECT_EQ(finite_scores(*lof, d.view()), lof5->score_samples(d.view()));
-  // KNN cannot find 20 neighbours among 6 rows.
+  EXPECT_EQ(lof->params()["n_neighbors"], 5);  // stored as used (a warning says so)
+  // KNN: clipped the same way (each row is left out of its own neighbours, so at most n - 1).
   auto knn = create_detector("knn", {{"n_neighbors", 20}});
-  EXPECT_THROW_MSG(knn->fit(d.view()), DataError, "knn");
+  knn->fit(d.view());
+  auto knn5 = create_detector("knn", {{"n_neighbors", 5}});
+  knn5->fit(d.view());
+  EXPECT_EQ(finite_scores(*knn, d.view()), knn5->score_samples(d.view()));
+  EXPECT_EQ(knn->params()["n_neighbors"], 5);
 }
 
 TEST(Robustness, R11_ConstantColumn) {
@@ -597,7 +606,7 @@ TEST(Robustness, R36_BadDetectorIds) {
                                 std::string(".."), std::string("")}) {
     EXPECT_THROW_MSG(m.svc->load_model(id, Format::Native), InvalidDetectorId, "invalid detector id");
     EXPECT_THROW_MSG(m.svc->save_model(id, Format::Native), InvalidDetectorId, "invalid detector id");
-    EXPECT_THROW_MSG(m.svc->delete_model(id), InvalidDetectorId, "expected a UUID v4 or [A-Za-z0-9_-]{1,64}");
+    EXPECT_THROW_MSG(m.svc->delete_model(id), InvalidDetectorId, "expected a UUID v4 or 1-64 characters of [A-Za-z0-9_.-]");
   }
   // NUL is escaped in the message; the store is untouched.
   EXPECT_THROW_MSG(validate_detector_id(std::string("x\0y", 3)), InvalidDetectorId, "\\x00");

@@ -87,7 +87,7 @@ TEST_F(StoreCli, TrainSaveLoadScoreExportListDelete) {
   r = nomaly("export " + s() + "cli1 '" + bundle.string() + "' --triton");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("golden/expected.csv"), std::string::npos);
-  EXPECT_TRUE(fs::exists(bundle / "triton" / "cli-forest" / "config.pbtxt"));
+  EXPECT_TRUE(fs::exists(bundle / "triton" / "cli1" / "config.pbtxt"));
   for (const fs::path& target : {bundle, store / "cli1" / "model.onnx"}) {
     r = nomaly("score '" + target.string() + "' --input '" + csv.string() + "' --json");
     ASSERT_EQ(r.status, 0) << r.err;

@@ -77,6 +77,9 @@ class Detector {
   virtual bool auto_threshold_is_fixed() const { return false; }
   /// Minimum number of training rows (DataError below it).
   virtual std::size_t min_rows() const { return 1; }
+  /// A parameter the data forced down (sklearn's rule: max_samples above n, n_neighbors above n - 1): warns on
+  /// stderr (spdlog) and records `used` in params(), so the stored parameters say what the fit really used.
+  void clip_param(const std::string& name, const json& used, const std::string& why);
 
  private:
   std::string algorithm_;

@@ -133,10 +133,18 @@ class NoSavedModel : public ModelError {
   explicit NoSavedModel(const std::string& what) : ModelError(what) {}
 };
 
-/// A detector id that is neither a UUID v4 nor [A-Za-z0-9_-]{1,64}. A usage error (exit 2): nothing was read.
+/// A detector id that is neither a UUID v4 nor 1-64 characters of [A-Za-z0-9_.-] (no leading '.', no '..'). A usage error (exit 2): nothing was read.
 class InvalidDetectorId : public Error {
  public:
   explicit InvalidDetectorId(const std::string& what) : Error(what, ExitCode::Usage) {}
+};
+
+/// A command would replace or delete something nomaly did not write, or a different model: an export
+/// folder holding the user's files, `train --id X` over another fit. Nothing was changed; `--force` /
+/// `--overwrite` (ExportOptions::force / SaveOptions::overwrite) allow it. A usage error (exit 2).
+class RefusedOverwrite : public ModelError {
+ public:
+  explicit RefusedOverwrite(const std::string& what) : ModelError(what, ExitCode::Usage) {}
 };
 
 /// A feature is switched off by a flag, e.g. NOMALY_DEEP_LEARNING=false.

@@ -20,4 +20,11 @@ inline const char* kDeepLearningDisabledMessage =
 /// Throws FeatureDisabled(kDeepLearningDisabledMessage) when deep_learning_enabled() is false.
 void require_deep_learning();
 
+/// Pynomaly's rule, kept: the flag also blocks every ONNX save and export, whatever the algorithm. Throws
+/// FeatureDisabled(kDeepLearningDisabledMessage + kOnnxBlockedNote) when the flag is off.
+inline const char* kOnnxBlockedNote =
+    " (the flag blocks every ONNX save and export, for every algorithm, not only the deep detectors; "
+    "native saves still work)";
+void require_onnx_allowed();
+
 }  // namespace nomaly

@@ -25,11 +25,19 @@ struct AlgorithmInfo {
 /// Registers an algorithm (e.g. a user's custom detector). Throws ParameterError on a duplicate name.
 void register_algorithm(AlgorithmInfo info);
 
-/// All registered algorithms, built-ins first, in registration order.
+/// All registered algorithms, built-ins first, in registration order. With NOMALY_DEEP_LEARNING false the
+/// deep detectors are listed unavailable, unavailable_reason = kDeepLearningDisabledMessage.
 std::vector<AlgorithmInfo> list_algorithms();
 
-/// The info for `name`. Throws ParameterError listing the known names.
+/// The info for `name`, matched case-insensitively; PyOD's class names are accepted (IForest or
+/// IsolationForest, LOF, KNN, PCA, MCD, HBOS, ECOD, COPOD, OCSVM, AutoEncoder, DeepSVDD). Throws
+/// ParameterError listing the known names.
 AlgorithmInfo algorithm_info(const std::string& name);
+
+/// What contamination "auto" means for `algorithm`, in words: the reference library's rule where it defines one
+/// (Isolation Forest: 0.5 as sklearn's offset -0.5; LOF: 1.5 as sklearn's offset -1.5), else the 90th
+/// percentile of the training scores (PyOD's default contamination 0.1).
+std::string contamination_auto_rule(const std::string& algorithm);
 
 /// Creates an unfitted detector. Merges `params` over the defaults (ParameterError for unknown names or
 /// bad values). Deep algorithms throw FeatureDisabled when NOMALY_DEEP_LEARNING is false, and

@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/progress.hpp"
 #include "cli/report.hpp"
 #include "nomaly/csv.hpp"
 #include "nomaly/errors.hpp"
@@ -42,7 +43,7 @@ struct DetectOptions {
 void run_detect(const DetectOptions& o) {
   // ONNX export follows the deep-learning flag everywhere (as save_model/export_model do); fail before fitting,
   // as do unwritable outputs and outputs that would overwrite the input.
-  if (!o.onnx_out.empty()) require_deep_learning();
+  if (!o.onnx_out.empty()) require_onnx_allowed();
   check_outputs({{"--scores-out", o.scores_out}, {"--onnx-out", o.onnx_out}}, {o.data.input});
   const Table table = read_table(o.data.input, table_options(o.data));
   const Dataset& data = table.data;
@@ -52,7 +53,7 @@ void run_detect(const DetectOptions& o) {
   attach_progress(*det);
 
   const auto t0 = std::chrono::steady_clock::now();
-  det->fit(data.view());
+  fit_with_progress(*det, data.view());
   const auto t1 = std::chrono::steady_clock::now();
   // Fit-and-score on the same rows uses the training scores where the detector defines them (PyOD's
   // decision_scores_: LOF and KNN leave each row out of its own neighbours), else score_samples.
@@ -92,6 +93,7 @@ void run_algorithms(bool as_json) {
                    {"deep", a.deep},
                    {"available", a.available},
                    {"unavailable_reason", a.unavailable_reason},
+                   {"contamination_auto", contamination_auto_rule(a.name)},
                    {"params", params}});
   }
   if (as_json) {
@@ -101,11 +103,28 @@ void run_algorithms(bool as_json) {
   for (const auto& a : out) {
     std::cout << a["name"].get<std::string>() << (a["available"].get<bool>() ? "" : "  [unavailable: " + a["unavailable_reason"].get<std::string>() + "]")
               << "  onnx export: " << (a["onnx_export"].get<bool>() ? "yes" : "no") << (a["deep"].get<bool>() ? "  (deep learning)" : "")
-              << "\n  " << a["summary"].get<std::string>() << "\n  reference: " << a["reference"].get<std::string>() << "\n";
+              << "\n  " << a["summary"].get<std::string>() << "\n  reference: " << a["reference"].get<std::string>()
+              << "\n  contamination \"auto\": " << a["contamination_auto"].get<std::string>() << "\n";
     for (const auto& p : a["params"])
       std::cout << "    " << p["name"].get<std::string>() << " = " << p["default"].dump() << "  (" << p["type"].get<std::string>()
                 << ") " << p["help"].get<std::string>() << "\n";
   }
+}
+
+/// `inspect --json`: InspectInfo as one object (shapes as text, symbolic names kept).
+json inspect_json_of(const InspectInfo& i) {
+  auto io = [](const std::vector<OnnxIoInfo>& v, const std::vector<std::string>& dims) {
+    json out = json::array();
+    for (std::size_t k = 0; k < v.size(); ++k) out.push_back({{"name", v[k].name}, {"type", v[k].type}, {"shape", k < dims.size() ? dims[k] : ""}});
+    return out;
+  };
+  json opsets = json::object();
+  for (const auto& [domain, v] : i.opsets) opsets[domain.empty() ? "ai.onnx" : domain] = v;
+  return {{"file", i.name}, {"size_bytes", i.size_bytes}, {"ir_version", i.ir_version}, {"producer", i.producer_name},
+          {"producer_version", i.producer_version}, {"graph", i.graph_name}, {"opsets", opsets},
+          {"inputs", io(i.inputs, i.input_dims)}, {"outputs", io(i.outputs, i.output_dims)}, {"op_counts", i.op_counts},
+          {"n_nodes", i.n_nodes}, {"n_initializers", i.n_initializers}, {"initializer_elements", i.initializer_elements},
+          {"metadata", i.metadata}, {"checker_ok", i.checker_error.empty()}, {"checker_error", i.checker_error}};
 }
 
 struct VerifyOptions {
@@ -138,20 +157,28 @@ void run_verify(const VerifyOptions& o) {
                          o.tolerance * std::max(static_cast<double>(std::fabs(native[i])), parity.floor);
     }
   }
-  const bool ok = max_rel <= o.tolerance && label_diff == label_diff_near;
+  // Two different algorithms can never match: say so instead of a bare MISMATCH.
+  const std::string& onnx_algo = model.metadata().algorithm;
+  const std::string other_algo = onnx_algo.empty() || onnx_algo == entity.algorithm ? "" :
+      "different algorithms: the ONNX model is " + onnx_algo + ", the native model is " + entity.algorithm;
+  const bool ok = max_rel <= o.tolerance && label_diff == label_diff_near && other_algo.empty();
   if (o.json_out) {
     std::cout << json{{"n_rows", data.rows}, {"max_abs_diff", max_abs}, {"max_rel_diff", max_rel}, {"parity_floor", parity.floor}, {"worst_row", parity.worst_row + 1},
                       {"label_disagreements", label_diff}, {"label_disagreements_at_threshold", label_diff_near},
-                      {"tolerance", o.tolerance}, {"ok", ok}}.dump()
+                      {"tolerance", o.tolerance}, {"onnx_algorithm", onnx_algo}, {"native_algorithm", entity.algorithm},
+                      {"ok", ok}}.dump()
               << "\n";
   } else {
     std::cout << "rows:                 " << data.rows << "\nmax |ORT - native|:   " << max_abs
               << "\nmax relative diff:    " << max_rel << " (|diff| / max(|native|, " << parity.floor << "), tolerance "
               << o.tolerance << ", worst row " << parity.worst_row + 1 << ")"
               << "\nlabel disagreements:  " << label_diff << " (" << label_diff_near << " within tolerance of the threshold)"
-              << "\nverdict:              " << (ok ? "match" : "MISMATCH") << "\n";
+              << "\nverdict:              " << (ok ? "match" : "MISMATCH") << (other_algo.empty() ? "" : " (" + other_algo + ")")
+              << "\n";
   }
-  if (!ok) throw ModelError("verify: " + o.onnx_path + " does not match " + o.native_path);
+  if (!ok)
+    throw ModelError("verify: " + o.onnx_path + " does not match " + o.native_path +
+                     (other_algo.empty() ? "" : " (" + other_algo + ")"));
 }
 
 }  // namespace
@@ -176,9 +203,14 @@ void add_detect_commands(CLI::App& app) {
   algos->callback([algos_json] { run_algorithms(*algos_json); });
 
   auto inspect_path = std::make_shared<std::string>();
+  auto inspect_json = std::make_shared<bool>(false);
   auto* inspect = app.add_subcommand("inspect", "Print an ONNX model's IR, opsets, I/O, node counts and metadata");
   inspect->add_option("model", *inspect_path, "ONNX file")->required();
-  inspect->callback([inspect_path] { std::cout << describe_onnx(*inspect_path); });
+  inspect->add_flag("--json", *inspect_json, "Print one JSON object");
+  inspect->callback([inspect_path, inspect_json] {
+    if (*inspect_json) std::cout << inspect_json_of(inspect_onnx(*inspect_path)).dump(2) << "\n";
+    else std::cout << describe_onnx(*inspect_path);
+  });
 
   auto v = std::make_shared<VerifyOptions>();
   auto* verify = app.add_subcommand("verify", "Check that an ONNX model scores like the native model, row by row");

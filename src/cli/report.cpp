@@ -1,5 +1,7 @@
 #include "cli/report.hpp"
 
+#include "cli/progress.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -115,6 +117,8 @@ void attach_progress(Detector& detector) {
   if (!deep) return;
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   deep->set_progress_callback([tty](const std::string& phase, int epoch, int epochs, double loss, double rows_per_s) {
+    // Every epoch only with --verbose; otherwise each phase's last epoch is its summary; nothing with --quiet.
+    if (verbosity() == Verbosity::Quiet || (verbosity() != Verbosity::Verbose && epoch != epochs)) return;
     char line[160];
     if (tty) {
       constexpr int kWidth = 30;

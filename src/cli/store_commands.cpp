@@ -17,6 +17,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/progress.hpp"
 #include "cli/report.hpp"
 #include "nomaly/columns.hpp"
 #include "nomaly/csv.hpp"
@@ -47,18 +48,68 @@ struct Store {
         service(std::make_unique<ModelPersistenceService>(repo, root)) {}
 };
 
+/// The store of a command that reads a saved detector: a missing (often mistyped) --store is named as such,
+/// instead of the library's "No saved model found for detector X".
+Store existing_store(const std::string& root, const std::string& id) {
+  if (!fs::is_directory(root))
+    throw NoSavedModel("No saved model found for detector " + id + ": the model store " + root +
+                       " does not exist (check --store or $NOMALY_STORE)");
+  return Store(root);
+}
+
+/// train --id X over an id that already holds a model: refused without --overwrite (before fitting), else
+/// described so the caller can say what it replaced. "" when the id is free.
+std::string check_train_id(const std::string& root, const std::string& id, bool overwrite) {
+  if (id.empty() || !fs::is_directory(root)) return "";
+  Store s(root);
+  std::string what;
+  try {
+    if (const auto meta = s.service->saved_metadata(id)) what = describe_saved_model(*meta);
+    else if (const auto e = s.repo->find(id)) what = "algorithm " + e->algorithm + ", trained_at " + e->trained_at + ", not saved";
+  } catch (const ModelError& ex) {
+    what = std::string("damaged: ") + ex.what();
+  }
+  if (!what.empty() && !overwrite)
+    throw RefusedOverwrite("detector id " + id + " already holds a model (" + what +
+                           "); nothing was changed. Choose another --id, or pass --overwrite to replace it");
+  return what;
+}
+
+/// The end of train: save (replacing only with --overwrite) and print the id, or one JSON object.
+void finish_train(const std::string& root, const DetectorEntity& e, const std::string& replaced, bool overwrite,
+                  bool as_json) {
+  Store s(root);
+  s.repo->save(e);
+  SaveOptions so;
+  so.overwrite = overwrite;
+  const fs::path file = s.service->save_model(e.id, Format::Native, json::object(), so);
+  if (!replaced.empty()) std::cerr << "train: replaced detector " << e.id << " (" << replaced << ")\n";
+  if (!as_json) {
+    std::cout << e.id << "\n";
+    return;
+  }
+  json out{{"id", e.id}, {"name", e.name}, {"algorithm", e.algorithm}, {"parameters", e.parameters},
+           {"threshold", e.model->threshold()}, {"n_features", e.model->n_features()}, {"feature_names", e.feature_names},
+           {"model_file", file.string()}, {"store", root}};
+  if (!replaced.empty()) out["replaced"] = replaced;
+  if (e.metadata.is_object() && e.metadata.contains("training_metrics")) out["training_metrics"] = e.metadata["training_metrics"];
+  std::cout << out.dump(2) << "\n";
+}
+
 // ---- train ---------------------------------------------------------------------------------------------
 struct TrainOptions {
   std::string store = default_store(), algorithm, contamination, name, id;
   DataOptions data;
   std::vector<std::string> params;
+  bool overwrite = false, json_out = false;
 };
 
 void run_train(const TrainOptions& o, bool id_given) {
   // An explicit --id (even "") must be valid; only an absent --id means "make a UUID". Checked before fitting.
   if (id_given && o.id.empty())
-    throw ParameterError("--id is empty: give a detector id ([A-Za-z0-9_-]{1,64} or a UUID v4), or omit --id for a new UUID");
+    throw ParameterError("--id is empty: give a detector id (1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..'; or a UUID v4), or omit --id for a new UUID");
   if (id_given) validate_detector_id(o.id);
+  const std::string replaced = check_train_id(o.store, o.id, o.overwrite);
   const Table table = read_table(o.data.input, table_options(o.data));
   const Dataset& data = table.data;
   // stdout carries only the id (scripts capture it); the columns used go to stderr.
@@ -67,7 +118,7 @@ void run_train(const TrainOptions& o, bool id_given) {
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
   std::shared_ptr<Detector> det = create_detector(o.algorithm, params);
   attach_progress(*det);
-  det->fit(data.view());
+  fit_with_progress(*det, data.view());
   DetectorEntity e = DetectorEntity::make(det, o.name, o.id);
   e.feature_names = data.feature_names;
   if (data.labels) {
@@ -80,15 +131,12 @@ void run_train(const TrainOptions& o, bool id_given) {
       e.metadata["training_metrics"] = {{"roc_auc", roc_auc(train_scores, y)},
                                         {"average_precision", average_precision(train_scores, y)}};
   }
-  Store s(o.store);
-  s.repo->save(e);
-  s.service->save_model(e.id, Format::Native);
-  std::cout << e.id << "\n";
+  finish_train(o.store, e, replaced, o.overwrite, o.json_out);
 }
 
 // ---- load: load, score the detector's reference rows, compare with the native model -----------------------
-void run_load(const std::string& store, const std::string& id, const std::string& format) {
-  Store s(store);
+void run_load(const std::string& store, const std::string& id, const std::string& format, bool as_json) {
+  Store s = existing_store(store, id);
   const Format f = parse_format(format);
   const auto t0 = std::chrono::steady_clock::now();
   const std::shared_ptr<Scorer> scorer = s.service->load_model(id, f);
@@ -96,6 +144,7 @@ void run_load(const std::string& store, const std::string& id, const std::string
   // Everything that can fail (the store record, the check batch) runs before anything is printed.
   const auto entity = s.repo->find(id);
   std::ostringstream check;
+  json check_json;
   if (entity && entity->model && entity->model->is_fitted() && !entity->model->reference_rows().empty()) {
     const Detector& det = *entity->model;
     const auto& ref = det.reference_rows();
@@ -112,10 +161,19 @@ void run_load(const std::string& store, const std::string& id, const std::string
       throw ModelError("load " + id + " (" + format + "): the check batch of " + std::to_string(X.rows) +
                        " reference rows differs from the native detector (max |diff| / max(|native|, floor " +
                        std::to_string(p.floor) + ") = " + std::to_string(max_rel) + ", tolerance 1e-05); run `nomaly verify` on the saved files");
+    check_json = {{"rows", X.rows}, {"anomalies", anomalies}, {"max_abs_diff", max_diff}, {"max_rel_diff", max_rel}};
     check << "  check batch  " << X.rows << " reference rows, " << anomalies << " anomalies, max |diff| vs native "
           << max_diff << "\n";
   }
   const ModelInfo& i = scorer->info();
+  if (as_json) {
+    std::cout << json{{"id", i.detector_id}, {"name", i.name}, {"algorithm", i.algorithm}, {"format", i.format},
+                      {"stub", i.stub}, {"parameters", i.parameters}, {"threshold", i.threshold},
+                      {"n_features", i.n_features}, {"feature_names", i.feature_names}, {"load_seconds", load_s},
+                      {"check_batch", check_json}}.dump(2)
+              << "\n";
+    return;
+  }
   std::cout << "loaded " << i.detector_id << " (" << i.name << ")\n"
             << "  algorithm    " << i.algorithm << "\n"
             << "  format       " << i.format << (i.stub ? " (stub: served by the native model)" : "") << "\n"
@@ -144,7 +202,7 @@ void run_score(const ScoreOptions& o) {
   const auto t_load = std::chrono::steady_clock::now();
   const fs::path stored = fs::path(o.store) / o.target;
   if (is_valid_detector_id(o.target) && (fs::is_directory(stored) || !fs::exists(o.target))) {
-    Store s(o.store);
+    Store s = existing_store(o.store, o.target);
     Format f = Format::Native;
     if (!o.format.empty()) {
       f = parse_format(o.format);
@@ -166,7 +224,9 @@ void run_score(const ScoreOptions& o) {
   const Table table = read_table(o.data.input, topt);
   const Dataset& data = table.data;
   const auto t0 = std::chrono::steady_clock::now();
+  ProgressLine progress("scoring " + std::to_string(data.rows) + " rows with " + scorer->info().algorithm);
   const ScoreResult r = data.rows ? scorer->score(data.view(), o.batch_size) : ScoreResult{};
+  progress.stop();
   const double secs = data.rows ? std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() : 0.0;
   if (!o.scores_out.empty()) write_scores_csv(o.scores_out, r.scores, r.labels, table.ids, o.data.id_column);
   RunReport rep = make_report(data, r.scores, r.labels, scorer->info().threshold);
@@ -216,7 +276,9 @@ void add_store_commands(CLI::App& app) {
     c->add_option("--param,-p", o->params, "Parameter key=value (repeatable)");
     c->add_option("--contamination", o->contamination, "\"auto\" or a number in (0, 0.5]");
     c->add_option("--name", o->name, "Detector name (default: the algorithm)");
-    auto* idopt = c->add_option("--id", o->id, "Detector id, [A-Za-z0-9_-]{1,64} (default: a new UUID v4)");
+    auto* idopt = c->add_option("--id", o->id, "Detector id: 1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..' (default: a new UUID v4)");
+    c->add_flag("--overwrite", o->overwrite, "Replace the model already saved under --id (refused otherwise)");
+    c->add_flag("--json", o->json_out, "Print one JSON object (id, algorithm, parameters, features, model file)");
     c->callback([o, idopt] {
       run_train(*o, idopt->count() > 0);
     });
@@ -235,7 +297,7 @@ void add_store_commands(CLI::App& app) {
     c->add_flag("--strict-onnx", *strict, "Fail (OnnxExportError) instead of writing a stub when there is no ONNX converter");
     c->add_option("--meta", *meta, "Extra metadata key=value (repeatable)");
     c->callback([=] {
-      Store s(*store);
+      Store s = existing_store(*store, *id);
       SaveOptions so;
       so.strict_onnx = *strict;
       std::cout << s.service->save_model(*id, *format, parse_param_list(*meta), so).string() << "\n";
@@ -246,12 +308,14 @@ void add_store_commands(CLI::App& app) {
     auto store = std::make_shared<std::string>(default_store());
     auto id = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>("native");
+    auto as_json = std::make_shared<bool>(false);
     auto* c = app.add_subcommand("load", "Load a saved model, score a check batch and print a summary");
     add_store_option(c, *store);
     c->add_option("id", *id, "Detector id")->required();
     c->add_option("--format,-f", *format, "native | onnx")->capture_default_str();
+    c->add_flag("--json", *as_json, "Print one JSON object");
     c->callback([=] {
-      run_load(*store, *id, *format);
+      run_load(*store, *id, *format, *as_json);
     });
   }
   // export
@@ -259,17 +323,27 @@ void add_store_commands(CLI::App& app) {
     auto store = std::make_shared<std::string>(default_store());
     auto id = std::make_shared<std::string>();
     auto dir = std::make_shared<std::string>();
-    auto triton = std::make_shared<bool>(false);
+    auto eo = std::make_shared<ExportOptions>();
+    auto as_json = std::make_shared<bool>(false);
     auto* c = app.add_subcommand("export", "Write a deployment bundle (ONNX, config, deploy scripts, golden vectors)");
     add_store_option(c, *store);
     c->add_option("id", *id, "Detector id")->required();
     c->add_option("dir", *dir, "Export directory")->required();
-    c->add_flag("--triton", *triton, "Also write a Triton model repository under triton/");
+    c->add_flag("--triton", eo->triton, "Also write a Triton model repository under triton/<name>/");
+    c->add_option("--triton-name", eo->triton_name, "Triton model name (default: the detector id)");
+    c->add_option("--version", eo->triton_version, "Triton model version folder (default 1)");
+    c->add_flag("--force", eo->force,
+                "Write into a folder holding files nomaly did not write; they are kept, only nomaly's own files are replaced");
+    c->add_flag("--json", *as_json, "Print one JSON object");
     c->callback([=] {
-      Store s(*store);
-      ExportOptions eo;
-      eo.triton = *triton;
-      const auto files = s.service->export_model(*id, *dir, eo);
+      Store s = existing_store(*store, *id);
+      const auto files = s.service->export_model(*id, *dir, *eo);
+      if (*as_json) {
+        json f = json::array();
+        for (const auto& [rel, path] : files) f.push_back(rel);
+        std::cout << json{{"id", *id}, {"dir", *dir}, {"files", f}}.dump(2) << "\n";
+        return;
+      }
       std::cout << "exported " << *id << " to " << *dir << "\n";
       for (const auto& [rel, path] : files) std::cout << "  " << rel << "\n";
     });
@@ -282,6 +356,8 @@ void add_store_commands(CLI::App& app) {
     add_store_option(c, *store);
     c->add_flag("--json", *as_json, "Print one JSON object: id -> metadata");
     c->callback([=] {
+      // A missing (mistyped) store is not "no saved models": say it does not exist.
+      if (!fs::is_directory(*store)) spdlog::warn("the model store {} does not exist (check --store or $NOMALY_STORE)", *store);
       Store s(*store);
       const auto models = s.service->list_saved_models();
       if (*as_json) {
@@ -306,7 +382,7 @@ void add_store_commands(CLI::App& app) {
     add_store_option(c, *store);
     c->add_option("id", *id, "Detector id")->required();
     c->callback([=] {
-      Store s(*store);
+      Store s = existing_store(*store, *id);
       const bool files = s.service->delete_model(*id);
       const bool record = s.repo->remove(*id);
       if (!files && !record) throw DetectorNotFound("Detector " + *id + " not found");

@@ -1,5 +1,7 @@
 #include "nomaly/detector.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -52,6 +54,12 @@ int Detector::n_jobs() const {
   // More threads than cores only adds scheduling; results never depend on the count.
   if (n <= 0 || n > cores) n = cores;
   return n;
+}
+
+void Detector::clip_param(const std::string& name, const json& used, const std::string& why) {
+  spdlog::warn("{}: {} = {} {}; {} = {} is used (and stored)", algorithm_, name, params_.at(name).dump(), why, name,
+               used.dump());
+  params_[name] = used;
 }
 
 void Detector::fit(MatrixView X) {

@@ -42,4 +42,8 @@ void require_deep_learning() {
   if (!deep_learning_enabled()) throw FeatureDisabled(kDeepLearningDisabledMessage);
 }
 
+void require_onnx_allowed() {
+  if (!deep_learning_enabled()) throw FeatureDisabled(std::string(kDeepLearningDisabledMessage) + kOnnxBlockedNote);
+}
+
 }  // namespace nomaly

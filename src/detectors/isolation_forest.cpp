@@ -34,6 +34,8 @@ std::vector<ParamSpec> iforest_params() {
   };
 }
 
+/// Rows per tree, as sklearn: "auto" = min(256, n); an int above n is n (sklearn warns: clip_param in fit); a
+/// fraction f is int(f * n), and fewer than 2 rows is an error (sklearn raises; one row isolates nothing).
 std::size_t resolve_psi(const json& p, std::size_t n) {
   const json& v = p.at("max_samples");
   if (v.is_string()) {
@@ -42,7 +44,11 @@ std::size_t resolve_psi(const json& p, std::size_t n) {
   }
   if (v.is_number_integer()) return std::min<std::size_t>(static_cast<std::size_t>(v.get<std::int64_t>()), n);
   const double f = v.get<double>();
-  return std::max<std::size_t>(2, std::min<std::size_t>(n, static_cast<std::size_t>(f * static_cast<double>(n))));
+  const auto psi = static_cast<std::size_t>(f * static_cast<double>(n));
+  if (psi < 2 && n >= 2)
+    throw ParameterError("parameter 'max_samples' = " + v.dump() + " of " + std::to_string(n) + " rows is " +
+                         std::to_string(psi) + " row(s) per tree; Isolation Forest needs at least 2 (raise max_samples)");
+  return std::min(psi, n);
 }
 
 std::size_t resolve_max_features(const json& v, std::size_t d) {
@@ -187,6 +193,8 @@ std::vector<float> IsolationForest::fit_impl(MatrixView X) {
   const auto n_trees = static_cast<std::size_t>(param_int(p, "n_estimators"));
   psi_ = resolve_psi(p, X.rows);
   if (psi_ < 2) throw DataError("iforest: needs at least 2 training rows, got " + std::to_string(X.rows));
+  if (p.at("max_samples").is_number_integer() && static_cast<std::size_t>(p.at("max_samples").get<std::int64_t>()) > psi_)
+    clip_param("max_samples", psi_, "exceeds the " + std::to_string(X.rows) + " training rows");
   const std::size_t k_features = resolve_max_features(p.at("max_features"), X.cols);
   const bool bootstrap = param_bool(p, "bootstrap");
   std::uint64_t seed = 0;

@@ -63,6 +63,11 @@ float KnnDetector::reduce(const double* dist) const {
 }
 
 std::vector<float> KnnDetector::fit_impl(MatrixView X) {
+  k_ = parse_k(params());  // a refit starts from the parameters, not from an earlier clip
+  if (k_ > X.rows - 1) {
+    k_ = X.rows - 1;
+    clip_param("n_neighbors", k_, "exceeds n - 1 = " + std::to_string(k_) + " (each row is left out of its own neighbours)");
+  }
   train_.assign(X.data, X.data + X.rows * X.cols);
   rebuild_index();
   std::vector<double> dist;

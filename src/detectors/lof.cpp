@@ -55,6 +55,7 @@ void LocalOutlierFactor::rebuild_index() {
 std::vector<float> LocalOutlierFactor::fit_impl(MatrixView X) {
   const auto requested = static_cast<std::size_t>(param_int(params(), "n_neighbors"));
   k_ = std::max<std::size_t>(1, std::min(requested, X.rows - 1));
+  if (k_ != requested) clip_param("n_neighbors", k_, "exceeds n - 1 = " + std::to_string(X.rows - 1) + " (sklearn's rule)");
   train_.assign(X.data, X.data + X.rows * X.cols);
   rebuild_index();
   std::vector<double> dist;

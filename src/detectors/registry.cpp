@@ -1,5 +1,6 @@
 #include "nomaly/registry.hpp"
 
+#include <cctype>
 #include <mutex>
 
 #include "detectors/builtin.hpp"
@@ -14,6 +15,12 @@ struct Registry {
   std::mutex mu;
   std::vector<AlgorithmInfo> algorithms;
 };
+
+std::string lower(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 Registry& raw_registry() {
   static Registry r;
@@ -56,19 +63,36 @@ void register_algorithm(AlgorithmInfo info) {
 
 std::vector<AlgorithmInfo> list_algorithms() {
   Registry& r = registry();
-  std::lock_guard lock(r.mu);
-  return r.algorithms;
+  std::vector<AlgorithmInfo> out;
+  {
+    std::lock_guard lock(r.mu);
+    out = r.algorithms;
+  }
+  // Read at call time, like every use of the flag: deep detectors cannot be created while it is off.
+  if (!deep_learning_enabled())
+    for (auto& a : out)
+      if (a.deep && a.available) a.available = false, a.unavailable_reason = kDeepLearningDisabledMessage;
+  return out;
 }
 
 AlgorithmInfo algorithm_info(const std::string& name) {
   Registry& r = registry();
   std::lock_guard lock(r.mu);
+  // PyOD class names whose lower case is not the nomaly name (IForest, LOF, OCSVM, ... already are).
+  const std::string key = lower(name) == "isolationforest" ? "iforest" : lower(name);
   std::string known;
   for (const auto& a : r.algorithms) {
-    if (a.name == name) return a;
+    if (a.name == name || lower(a.name) == key) return a;
     known += (known.empty() ? "" : ", ") + a.name;
   }
   throw ParameterError("unknown algorithm '" + name + "'; known algorithms: " + known);
+}
+
+std::string contamination_auto_rule(const std::string& algorithm) {
+  const std::string a = algorithm_info(algorithm).name;
+  if (a == "iforest") return "threshold 0.5 on the score (scikit-learn's IsolationForest offset -0.5, Liu et al. 2008)";
+  if (a == "lof") return "threshold 1.5 on the LOF score (scikit-learn's LocalOutlierFactor offset -1.5)";
+  return "90th percentile of the training scores (PyOD's default contamination 0.1; no reference rule for auto)";
 }
 
 std::unique_ptr<Detector> create_detector(const std::string& name, const json& params) {

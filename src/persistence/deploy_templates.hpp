@@ -8,8 +8,10 @@ inline constexpr const char* kDeployPy = R"PY(#!/usr/bin/env python3
 """Score a CSV with this nomaly export, using onnxruntime and numpy only.
 
   python3 deploy.py input.csv [--output scores.csv]   writes "score,label" per row (stdout by default)
-  python3 deploy.py --check                           re-scores golden/input.csv and compares with
-                                                      golden/expected.csv (exit 0 when they agree)
+  python3 deploy.py --check                           verifies SHA256SUMS, re-scores golden/input.csv and
+                                                      compares with golden/expected.csv: exit 0 only when
+                                                      every file matches its checksum, every score is within
+                                                      the tolerance and every label agrees
 
 The CSV needs a header; the model's feature columns are picked by name (config.json "input"), other
 columns (e.g. a label) are ignored. Fields may be double-quoted (RFC 4180); a UTF-8 BOM and CRLF line
@@ -21,6 +23,7 @@ Exit codes: 0 ok, 1 --check mismatch or runtime failure, 2 usage / stub bundle, 
 """
 import argparse
 import csv
+import hashlib
 import json
 import math
 import os
@@ -104,6 +107,25 @@ def read_features(path, feature_names):
     return data
 
 
+def verify_checksums():
+    """Problems with the bundle's files against SHA256SUMS (missing or changed files), as messages."""
+    sums = os.path.join(HERE, "SHA256SUMS")
+    if not os.path.exists(sums):
+        return ["SHA256SUMS is missing"]
+    problems = []
+    with open(sums, encoding="utf-8") as f:
+        for line in f:
+            digest, _, name = line.rstrip("\n").partition("  ")
+            path = os.path.join(HERE, name)
+            if not os.path.isfile(path):
+                problems.append(f"{name}: missing (listed in SHA256SUMS)")
+                continue
+            with open(path, "rb") as g:
+                if hashlib.sha256(g.read()).hexdigest() != digest:
+                    problems.append(f"{name}: changed since export (SHA-256 differs from SHA256SUMS)")
+    return problems
+
+
 def read_expected(path):
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -122,6 +144,12 @@ def main():
               f"{config.get('algorithm')}); score it with: nomaly score {HERE} --input FILE", file=sys.stderr)
         return 2
     names = config["input"]["feature_names"]
+    if args.check:
+        problems = verify_checksums()
+        for p in problems:
+            print(f"check failed: {p}", file=sys.stderr)
+        if problems:
+            return 1
     path = os.path.join(HERE, config["golden"]["input"]) if args.check else args.input
     if not path:
         parser.error("give an input CSV or --check")
@@ -148,12 +176,20 @@ def main():
         expected, expected_labels = read_expected(os.path.join(HERE, config["golden"]["expected"]))
         expected = np.asarray(expected, dtype=np.float64)
         expected_labels = np.asarray(expected_labels, dtype=np.int64)
+        if len(expected) != len(scores):
+            print(f"check failed: golden rows {len(expected)} != scored rows {len(scores)}", file=sys.stderr)
+            return 1
         diff = np.abs(scores - expected)
         floor = max(1e-3 * float(np.ptp(expected)), 1.1754943508222875e-38) if len(diff) else 1.0
         rel = float(np.max(diff / np.maximum(floor, np.abs(expected)))) if len(diff) else 0.0
+        mismatches = int(np.sum(labels != expected_labels))
         print(f"rows {len(expected)}  max |diff| {float(np.max(diff)) if len(diff) else 0.0:.3e}  "
-              f"max rel {rel:.3e}  label mismatches {int(np.sum(labels != expected_labels))}")
-        return 0 if rel <= TOLERANCE else 1
+              f"max rel {rel:.3e}  label mismatches {mismatches}")
+        if rel > TOLERANCE or mismatches:
+            print(f"check failed: max rel {rel:.3e} (tolerance {TOLERANCE:g}), {mismatches} label mismatches",
+                  file=sys.stderr)
+            return 1
+        return 0
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     out.write("score,label\n")
     for s, l in zip(scores, labels):
@@ -171,7 +207,9 @@ if __name__ == "__main__":
 inline constexpr const char* kDeployMjs = R"JS(// Score a CSV with this nomaly export, using onnxruntime-node.
 //
 //   node deploy.mjs input.csv [--output scores.csv]   writes "score,label" per row (stdout by default)
-//   node deploy.mjs --check                           re-scores golden/input.csv against golden/expected.csv
+//   node deploy.mjs --check                           verifies SHA256SUMS, re-scores golden/input.csv against
+//                                                     golden/expected.csv; exit 0 only when every file matches its
+//                                                     checksum, every score is within tolerance, every label agrees
 //
 // Install the runtime with `npm install onnxruntime-node`. The CSV needs a header; feature columns are
 // picked by name (config.json "input"). Fields may be double-quoted (RFC 4180, "" inside quotes is a
@@ -180,7 +218,8 @@ inline constexpr const char* kDeployMjs = R"JS(// Score a CSV with this nomaly e
 // without rows are rejected with the line and column at fault. Scores: higher = more anomalous; label 1 = anomaly.
 //
 // Exit codes: 0 ok, 1 --check mismatch or runtime failure, 2 usage / stub bundle, 3 bad input data.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +231,23 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
 class DataError extends Error {}
+class CheckError extends Error {}
+
+// Missing or changed bundle files against SHA256SUMS, as messages.
+function verifyChecksums() {
+  const sums = join(HERE, 'SHA256SUMS');
+  if (!existsSync(sums)) return ['SHA256SUMS is missing'];
+  const problems = [];
+  for (const line of readFileSync(sums, 'utf8').split('\n')) {
+    const at = line.indexOf('  ');
+    if (at < 0) continue;
+    const digest = line.slice(0, at), name = line.slice(at + 2), path = join(HERE, name);
+    if (!existsSync(path) || !statSync(path).isFile()) problems.push(`${name}: missing (listed in SHA256SUMS)`);
+    else if (createHash('sha256').update(readFileSync(path)).digest('hex') !== digest)
+      problems.push(`${name}: changed since export (SHA-256 differs from SHA256SUMS)`);
+  }
+  return problems;
+}
 class UsageError extends Error {}
 
 const isBlank = (c) => c === ' ' || c === '\t';
@@ -295,6 +351,10 @@ async function main() {
     return 0;
   }
   const check = args.includes('--check');
+  if (check) {
+    const problems = verifyChecksums();
+    if (problems.length) throw new CheckError(problems.join('\ncheck failed: '));
+  }
   const outIdx = args.indexOf('--output');
   const output = outIdx >= 0 ? args[outIdx + 1] : null;
   if (outIdx >= 0 && !output) throw new UsageError('--output needs a file name');
@@ -326,10 +386,12 @@ async function main() {
       maxRel = Math.max(maxRel, d / Math.max(floor, Math.abs(e)));
       if (labels[i] !== Number(r[1])) mismatches += 1;
     });
-    if (rows.length !== n) throw new Error(`golden rows ${rows.length} != scored rows ${n}`);
+    if (rows.length !== n) throw new CheckError(`golden rows ${rows.length} != scored rows ${n}`);
     console.log(`rows ${n}  max |diff| ${maxDiff.toExponential(3)}  max rel ${maxRel.toExponential(3)}  ` +
                 `label mismatches ${mismatches}`);
-    return maxRel <= TOLERANCE ? 0 : 1;
+    if (maxRel > TOLERANCE || mismatches > 0)
+      throw new CheckError(`max rel ${maxRel.toExponential(3)} (tolerance ${TOLERANCE}), ${mismatches} label mismatches`);
+    return 0;
   }
   const lines = ['score,label', ...scores.map((s, i) => `${s.toPrecision(9)},${labels[i]}`)];
   if (output) writeFileSync(output, lines.join('\n') + '\n');
@@ -338,7 +400,7 @@ async function main() {
 }
 
 main().then((code) => { process.exitCode = code; }, (err) => {
-  console.error(`error: ${err.message}`);
+  console.error(`${err instanceof CheckError ? 'check failed' : 'error'}: ${err.message}`);
   process.exitCode = err instanceof DataError ? 3 : err instanceof UsageError ? 2 : 1;
 });
 )JS";

@@ -23,9 +23,12 @@ std::string new_uuid_v4() {
 
 bool is_valid_detector_id(const std::string& id) {
   // A UUID v4 is 36 chars of hex and '-', so it already matches the user-id pattern below.
-  if (id.empty() || id.size() > 64) return false;
+  // '.' is allowed inside ids (my.model.v2), but never first and never "..": an id names a folder in the
+  // store, so "..", "." and hidden names (.detectors, temp files) stay impossible.
+  if (id.empty() || id.size() > 64 || id.front() == '.' || id.find("..") != std::string::npos) return false;
   for (const char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -45,7 +48,8 @@ void validate_detector_id(const std::string& id) {
     }
   }
   if (id.size() > 80) shown += "...";
-  throw InvalidDetectorId("invalid detector id '" + shown + "': expected a UUID v4 or [A-Za-z0-9_-]{1,64}");
+  throw InvalidDetectorId("invalid detector id '" + shown + "': expected a UUID v4 or 1-64 characters of "
+                          "[A-Za-z0-9_.-], not starting with '.' and without '..'");
 }
 
 std::string utc_now_iso8601() {

@@ -2,6 +2,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
+#include <map>
+#include <vector>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -38,24 +41,31 @@ std::vector<std::string> names_of(const DetectorEntity& e, std::size_t d) {
   return n;
 }
 
-std::string triton_name(const DetectorEntity& e) {
-  std::string s;
-  for (const char c : e.name)
-    s += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_';
-  return s.empty() ? e.id : s;
+/// The Triton model name: the detector id unless overridden, so two detectors never collide in one repository.
+std::string triton_name(const DetectorEntity& e, const ExportOptions& o) {
+  if (o.triton_name.empty()) return e.id;
+  const bool ok = o.triton_name.size() <= 128 && o.triton_name.front() != '.' &&
+                  std::all_of(o.triton_name.begin(), o.triton_name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+                  });
+  if (!ok)
+    throw ParameterError("--triton-name '" + o.triton_name +
+                         "': use 1-128 characters of [A-Za-z0-9_.-], not starting with '.' (it names a folder)");
+  return o.triton_name;
 }
 
 std::string triton_config(const std::string& name, std::size_t d) {
-  // max_batch_size 0 with an explicit -1 first dim: the batch dimension stays dynamic, and the [N]
-  // outputs need no reshape (Triton's implicit batching would require [N, 1]).
+  // Triton's batching contract (model_configuration.md): with max_batch_size > 0 the batch axis is left out
+  // of dims. The model's [N] outputs have only the batch axis, so they are dims [ 1 ] reshaped to [ ].
   std::ostringstream s;
   s << "name: \"" << name << "\"\n"
     << "platform: \"onnxruntime_onnx\"\n"
-    << "max_batch_size: 0\n"
-    << "input [\n  {\n    name: \"X\"\n    data_type: TYPE_FP32\n    dims: [ -1, " << d << " ]\n  }\n]\n"
-    << "output [\n  {\n    name: \"scores\"\n    data_type: TYPE_FP32\n    dims: [ -1 ]\n  },\n"
-    << "  {\n    name: \"label\"\n    data_type: TYPE_INT64\n    dims: [ -1 ]\n  }\n]\n"
-    << "instance_group [ { kind: KIND_CPU } ]\n";
+    << "max_batch_size: 1024\n"
+    << "input [\n  {\n    name: \"X\"\n    data_type: TYPE_FP32\n    dims: [ " << d << " ]\n  }\n]\n"
+    << "output [\n  {\n    name: \"scores\"\n    data_type: TYPE_FP32\n    dims: [ 1 ]\n    reshape: { shape: [ ] }\n  },\n"
+    << "  {\n    name: \"label\"\n    data_type: TYPE_INT64\n    dims: [ 1 ]\n    reshape: { shape: [ ] }\n  }\n]\n"
+    << "dynamic_batching { }\n"
+    << "instance_group [ { count: 1, kind: KIND_CPU } ]\n";  // the exported graphs use CPU operators only
   return s.str();
 }
 
@@ -97,39 +107,108 @@ std::string readme(const DetectorEntity& e, const json& config, std::size_t d, s
       << "Node.js (`npm install onnxruntime-node` here, or `NODE_PATH=/path/to/node_modules` where it is installed):\n\n"
       << "    node deploy.mjs data.csv --output scores.csv\n    node deploy.mjs --check\n\n"
       << "nomaly itself: `nomaly score <this directory> --input data.csv`.\n\n";
-    if (triton) s << "A Triton model repository is in `triton/` (platform onnxruntime_onnx, dynamic batch dimension).\n\n";
+    if (triton) s << "A Triton model repository is in `triton/` (platform onnxruntime_onnx, max_batch_size 1024, dynamic batching).\n\n";
   }
   s << "## Golden vectors\n\n`golden/input.csv` holds " << golden_rows
     << " training rows (including the 8 most anomalous) and `golden/expected.csv` their native scores and labels.\n"
-    << "`--check` passes when every row has |diff| <= 1e-5 * max(|expected|, floor), floor = 1e-3 * (max - min of\n"
-    << "the expected scores), the rule of nomaly's `verify` (docs/onnx-contract.md).\n\n"
+    << "`--check` first verifies every file against SHA256SUMS (a missing or changed file fails, naming it), then\n"
+    << "passes only when every row has |diff| <= 1e-5 * max(|expected|, floor), floor = 1e-3 * (max - min of the\n"
+    << "expected scores) -- the rule of nomaly's `verify` (docs/onnx-contract.md) -- and every label agrees (exit 1 otherwise).\n\n"
     << "`SHA256SUMS` lists every file (`sha256sum -c SHA256SUMS`).\n";
   return s.str();
 }
 
-/// Moves a finished bundle into place. An earlier nomaly export at `dir` is replaced; a foreign non-empty
-/// directory is refused.
-void publish_dir(const fs::path& tmp, const fs::path& dir) {
-  if (fs::exists(dir)) {
-    if (!fs::is_directory(dir)) throw ModelError("export path " + dir.string() + " exists and is not a directory");
-    if (!fs::is_empty(dir)) {
-      bool ours = false;
-      const fs::path cfg = dir / "config.json";
-      if (fs::exists(cfg)) {
-        const json c = json::parse(read_file_bytes(cfg), nullptr, false);
-        ours = c.is_object() && c.contains("nomaly_export");
-      }
-      if (!ours)
-        throw ModelError("export directory " + dir.string() + " is not empty and is not an earlier nomaly export");
-      const fs::path old = dir.string() + ".old-" + new_uuid_v4().substr(0, 8);
-      rename_synced(dir, old);
-      rename_synced(tmp, dir);
-      fs::remove_all(old);
-      return;
-    }
-    fs::remove(dir);
+/// What an existing folder holds: nomaly's files (listed, unchanged, in a previous bundle's SHA256SUMS, plus
+/// that SHA256SUMS) and everything else (the user's, including listed files changed since the export).
+struct Survey {
+  std::vector<std::string> ours, users, changed;
+};
+
+Survey survey_dir(const fs::path& dir) {
+  std::map<std::string, std::string> listed;  // rel -> sha256
+  const fs::path cfg = dir / "config.json", sums = dir / "SHA256SUMS";
+  bool bundle = false;
+  if (fs::is_regular_file(cfg) && fs::is_regular_file(sums)) {
+    const json c = json::parse(read_file_bytes(cfg), nullptr, false);
+    bundle = c.is_object() && c.contains("nomaly_export");
   }
-  rename_synced(tmp, dir);
+  if (bundle) {
+    std::istringstream in(read_file_bytes(sums));
+    std::string line;
+    while (std::getline(in, line))
+      if (line.size() > 66 && line.compare(64, 2, "  ") == 0) listed[line.substr(66)] = line.substr(0, 64);
+  }
+  Survey s;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_directory() && !it->is_symlink()) continue;
+    const std::string rel = fs::relative(it->path(), dir).generic_string();
+    const auto l = listed.find(rel);
+    if (bundle && rel == "SHA256SUMS") {
+      s.ours.push_back(rel);
+    } else if (l == listed.end() || !it->is_regular_file() || it->is_symlink()) {
+      s.users.push_back(rel);
+    } else if (sha256_file_hex(it->path()) == l->second) {
+      s.ours.push_back(rel);
+    } else {
+      s.users.push_back(rel);
+      s.changed.push_back(rel);
+    }
+  }
+  return s;
+}
+
+std::string name_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 5; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > 5) out += ", ... (" + std::to_string(names.size()) + " in all)";
+  return out;
+}
+
+/// Moves a finished bundle (`tmp`, holding `files`) into place at `dir`. A folder that holds only an earlier
+/// nomaly bundle is replaced whole. Files nomaly did not write are never deleted or replaced: without `force`
+/// their presence refuses the export; with `force` nomaly's own files are replaced one by one beside them.
+void publish_dir(const fs::path& tmp, const fs::path& dir, const std::map<std::string, std::string>& files, bool force) {
+  if (!fs::exists(dir)) return rename_synced(tmp, dir);
+  if (!fs::is_directory(dir)) throw RefusedOverwrite("export path " + dir.string() + " exists and is not a directory");
+  const Survey s = survey_dir(dir);
+  if (s.users.empty()) {
+    if (s.ours.empty()) {  // empty, or only empty folders
+      fs::remove_all(dir);
+      return rename_synced(tmp, dir);
+    }
+    const fs::path old = dir.string() + ".old-" + new_uuid_v4().substr(0, 8);
+    rename_synced(dir, old);
+    rename_synced(tmp, dir);
+    fs::remove_all(old);
+    return;
+  }
+  std::string what = "export directory " + dir.string() + " holds " + std::to_string(s.users.size()) +
+                     " file(s) nomaly did not write: " + name_list(s.users);
+  if (!s.changed.empty()) what += " (changed since the last export: " + name_list(s.changed) + ")";
+  if (!force)
+    throw RefusedOverwrite(what + "; nothing was changed. Export to another directory, or pass --force to write "
+                                  "the bundle beside them (only nomaly's own files are replaced)");
+  std::vector<std::string> clash;
+  for (const auto& u : s.users)
+    if (files.count(u)) clash.push_back(u);
+  if (!clash.empty())
+    throw RefusedOverwrite(what + "; the bundle would replace " + name_list(clash) +
+                           ", and even --force never replaces a file nomaly did not write; nothing was changed");
+  // In place, SHA256SUMS last: until it is renamed, the old SHA256SUMS still names only nomaly's files.
+  for (const auto& [rel, bytes] : files) {
+    if (rel == "SHA256SUMS") continue;
+    fs::create_directories((dir / rel).parent_path());
+    rename_synced(tmp / rel, dir / rel);
+  }
+  rename_synced(tmp / "SHA256SUMS", dir / "SHA256SUMS");
+  for (const auto& rel : s.ours) {
+    if (files.count(rel)) continue;
+    std::error_code ec;
+    fs::remove(dir / rel, ec);
+    // Folders the old bundle made (e.g. triton/<old name>/1) go when they are left empty.
+    for (fs::path p = (dir / rel).parent_path(); p != dir && fs::is_empty(p, ec); p = p.parent_path()) fs::remove(p, ec);
+  }
+  fs::remove_all(tmp);
 }
 
 }  // namespace
@@ -137,7 +216,10 @@ void publish_dir(const fs::path& tmp, const fs::path& dir) {
 std::map<std::string, fs::path> ModelPersistenceService::export_model(const std::string& id, const fs::path& export_dir,
                                                                      const ExportOptions& options) {
   const DetectorEntity e = fitted_entity(id);
-  require_deep_learning();
+  require_onnx_allowed();
+  const std::string tn = triton_name(e, options);  // checked before any work
+  if (options.triton_version < 1) throw ParameterError("--version must be >= 1 (Triton version folder), got " +
+                                                       std::to_string(options.triton_version));
   const Detector& det = *e.model;
   const std::size_t d = det.n_features();
   const std::vector<std::string> names = names_of(e, d);
@@ -201,9 +283,8 @@ std::map<std::string, fs::path> ModelPersistenceService::export_model(const std:
     config["min_onnxruntime_version"] = min_onnxruntime_version(art.opset, art.opset_ml);
     files[kOnnxFile] = art.bytes;
     if (options.triton) {
-      const std::string tn = triton_name(e);
       files["triton/" + tn + "/config.pbtxt"] = triton_config(tn, d);
-      files["triton/" + tn + "/1/model.onnx"] = art.bytes;
+      files["triton/" + tn + "/" + std::to_string(options.triton_version) + "/model.onnx"] = art.bytes;
     }
   }
   files["model.json"] = e.to_json().dump(2) + "\n";
@@ -232,7 +313,7 @@ std::map<std::string, fs::path> ModelPersistenceService::export_model(const std:
       fs::create_directories(p.parent_path());
       write_synced(p, bytes);
     }
-    publish_dir(tmp, target);
+    publish_dir(tmp, target, files, options.force);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);

@@ -38,12 +38,12 @@ void write_all_fd(int fd, const std::string& bytes, const fs::path& path) {
     const ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw ModelError("cannot write " + path.string() + ": " + errno_text());
+      throw IoError("cannot write " + path.string() + ": " + errno_text());
     }
     p += n;
     left -= static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) throw ModelError("cannot fsync " + path.string() + ": " + errno_text());
+  if (::fsync(fd) != 0) throw IoError("cannot fsync " + path.string() + ": " + errno_text());
 }
 
 }  // namespace
@@ -66,19 +66,19 @@ void fsync_dir(const fs::path& dir) {
 
 void write_synced(const fs::path& path, const std::string& bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw ModelError("cannot create " + path.string() + ": " + errno_text());
+  if (fd < 0) throw IoError("cannot create " + path.string() + ": " + errno_text());
   try {
     write_all_fd(fd, bytes, path);
   } catch (...) {
     ::close(fd);
     throw;
   }
-  if (::close(fd) != 0) throw ModelError("cannot close " + path.string() + ": " + errno_text());
+  if (::close(fd) != 0) throw IoError("cannot close " + path.string() + ": " + errno_text());
 }
 
 void rename_synced(const fs::path& from, const fs::path& to) {
   if (::rename(from.c_str(), to.c_str()) != 0)
-    throw ModelError("cannot rename " + from.string() + " to " + to.string() + ": " + errno_text());
+    throw IoError("cannot rename " + from.string() + " to " + to.string() + ": " + errno_text());
   fsync_dir(to.parent_path());
 }
 

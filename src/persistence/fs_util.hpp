@@ -17,6 +17,7 @@ void atomic_write(const std::filesystem::path& path, const std::string& bytes,
                   const std::function<void(const std::filesystem::path&)>& before_rename = {});
 
 /// Writes to `path` (no rename), fsynced: for a file that is itself only published by a later rename.
+/// Write, fsync, close and rename failures (read-only store, disk full) throw IoError (exit 5), not ModelError.
 void write_synced(const std::filesystem::path& path, const std::string& bytes);
 
 /// rename(2) + fsync of the directory. Throws ModelError.

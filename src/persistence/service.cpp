@@ -36,6 +36,11 @@ Format parse_format(const std::string& name) {
 
 bool is_onnx_stub(const std::string& bytes) { return parse_stub(bytes).has_value(); }
 
+std::string describe_saved_model(const json& m) {
+  auto str = [&](const char* k) { return m.is_object() && m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : "?"; };
+  return "algorithm " + str("algorithm") + ", saved_at " + str("saved_at") + ", fit " + str("fit_sha256").substr(0, 12);
+}
+
 namespace {
 
 // Fields the service owns in metadata.json; caller metadata never overwrites them.
@@ -154,7 +159,7 @@ fs::path ModelPersistenceService::save_model(const std::string& id, const std::s
 fs::path ModelPersistenceService::save_entity(const DetectorEntity& e, Format format, const json& metadata,
                                               const SaveOptions& options) {
   if (format != Format::Native && format != Format::Onnx) format_name(format);  // throws UnknownFormat
-  if (format == Format::Onnx) require_deep_learning();
+  if (format == Format::Onnx) require_onnx_allowed();
   if (!metadata.is_null() && !metadata.is_object()) throw ParameterError("save_model: metadata must be a JSON object");
   const auto mu = id_mutex(e.id);
   std::lock_guard lock(*mu);
@@ -201,11 +206,11 @@ fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format fo
     recover_pending(dir);
     remove_temp_files(dir);
 
-    json prev_files = json::object();
+    json prev_files = json::object(), prev = json::object();
     bool same_fit = false;
     if (fs::exists(dir / kMetadataFile)) {
       try {
-        const json prev = read_metadata(dir / kMetadataFile);
+        prev = read_metadata(dir / kMetadataFile);
         prev_files = prev.value("files", json::object());
         // Stores written before fit_sha256 existed: the same fit has the same algorithm and training time.
         same_fit = prev.contains("fit_sha256") ? prev.value("fit_sha256", std::string()) == fit_sha256
@@ -217,6 +222,9 @@ fs::path ModelPersistenceService::save_locked(const DetectorEntity& e, Format fo
     }
     json stale = json::object();  // the replaced fit's files, removed once the new metadata is published
     if (!same_fit && prev_files.is_object() && !prev_files.empty()) {
+      if (!options.overwrite)
+        throw RefusedOverwrite("detector id " + e.id + " already holds another model (" + describe_saved_model(prev) +
+                               "); nothing was changed. Choose another id, or pass --overwrite (SaveOptions::overwrite)");
       spdlog::info("{}: a different fit replaces the saved one; its other files are removed", dir.string());
       stale = prev_files;
       prev_files = json::object();

@@ -51,7 +51,7 @@ class KnnDetector : public Detector {
   void score_impl(MatrixView X, float* out) const override;
   json model_state() const override;
   void load_model_state(const json& state) override;
-  std::size_t min_rows() const override { return k_ + 1; }
+  std::size_t min_rows() const override { return 2; }  // n_neighbors above n - 1 is clipped (with a warning)
 
  private:
   void rebuild_index();

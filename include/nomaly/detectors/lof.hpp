@@ -59,6 +59,9 @@ class LocalOutlierFactor : public Detector {
   json model_state() const override;
   void load_model_state(const json& state) override;
   std::size_t min_rows() const override { return 2; }
+  /// contamination "auto": sklearn's LocalOutlierFactor sets offset_ = -1.5 on its score_samples (= -LOF), so a
+  /// row is an outlier when LOF > 1.5; nomaly's score is the LOF itself, hence the threshold 1.5.
+  double auto_threshold(const std::vector<float>&) const override { return 1.5; }
 
  private:
   void rebuild_index();

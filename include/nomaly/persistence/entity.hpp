@@ -14,7 +14,7 @@
 namespace nomaly {
 
 /// One registered detector.
-///  - id: a UUID v4 (lower-case, 36 chars) or a user id matching [A-Za-z0-9_-]{1,64}. Ids become directory
+///  - id: a UUID v4 (lower-case, 36 chars) or a user id matching 1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..'. Ids become directory
 ///    names in the store, so anything else (`..`, `/`, NUL, 65+ chars) is rejected with InvalidDetectorId.
 ///  - contamination: "auto" or a number in (0, 0.5], as in Detector::contamination().
 ///  - parameters: the detector's full parameters (JSON object); metadata: free caller JSON (object).
@@ -49,10 +49,10 @@ struct DetectorEntity {
 /// A fresh random UUID v4 (RFC 4122 §4.4) from OpenSSL's CSPRNG, lower-case "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".
 std::string new_uuid_v4();
 
-/// True when `id` is a UUID v4 (either case) or matches [A-Za-z0-9_-]{1,64}.
+/// True when `id` is a UUID v4 (either case) or matches 1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..'.
 bool is_valid_detector_id(const std::string& id);
 
-/// Throws InvalidDetectorId ("invalid detector id '...': expected a UUID v4 or [A-Za-z0-9_-]{1,64}") unless
+/// Throws InvalidDetectorId ("invalid detector id '...': expected a UUID v4 or 1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..'") unless
 /// is_valid_detector_id(id). Non-printable bytes are escaped in the message.
 void validate_detector_id(const std::string& id);
 

@@ -38,12 +38,27 @@ Format parse_format(const std::string& name);
 struct SaveOptions {
   /// ONNX save of a detector without a converter throws OnnxExportError instead of writing a stub.
   bool strict_onnx = false;
+  /// Replace a different fit already saved under this id (another algorithm, other data). Without it such a
+  /// save throws RefusedOverwrite naming the saved model (algorithm, saved_at, fit) and writes nothing.
+  /// Saving the same fit again (e.g. native, then ONNX) never needs it.
+  bool overwrite = false;
 };
 
 struct ExportOptions {
-  /// Also write a Triton model repository: triton/<name>/config.pbtxt and triton/<name>/1/model.onnx.
+  /// Also write a Triton model repository: triton/<name>/config.pbtxt and triton/<name>/<version>/model.onnx.
   bool triton = false;
+  /// Export into a folder that holds files nomaly did not write (or changed since): they are kept, only
+  /// nomaly's own files (those listed in the previous bundle's SHA256SUMS) are replaced. A file of the user's
+  /// at a bundle path is never replaced, even with force (RefusedOverwrite).
+  bool force = false;
+  /// Triton model name (default: the detector id) and version directory (>= 1).
+  std::string triton_name{};
+  int triton_version = 1;
 };
+
+/// One line naming a saved model from its metadata.json: "algorithm iforest, saved_at 2026-...Z, fit 1a2b3c4d5e6f"
+/// (fit = the first 12 hex digits of fit_sha256). Used when a save or train refuses or replaces a model.
+std::string describe_saved_model(const json& metadata);
 
 /// Names of the stub format (content of a model.onnx written for detectors without an ONNX converter).
 inline constexpr const char* kOnnxStubFormat = "nomaly-onnx-stub/1";
@@ -66,7 +81,8 @@ class ModelPersistenceService {
   /// Saves the detector's fitted model; returns the model file's path.
   /// Checks, in order: id syntax (InvalidDetectorId); unknown id -> DetectorNotFound("Detector {id} not
   /// found"); not fitted -> NotFitted("Detector {name} is not fitted"); an unknown format ->
-  /// UnknownFormat; Format::Onnx with NOMALY_DEEP_LEARNING false -> FeatureDisabled (nothing written).
+  /// UnknownFormat; Format::Onnx with NOMALY_DEEP_LEARNING false -> FeatureDisabled (nothing written);
+  /// a different fit saved under the id without options.overwrite -> RefusedOverwrite (nothing written).
   /// metadata.json: detector_id, detector_name, algorithm, saved_at (ISO-8601 UTC), format, is_fitted,
   /// parameters, contamination, threshold, n_features, feature_names, nomaly_version, sha256 and size of
   /// the model file, `files` (sha256/size of every model file of the directory), and for ONNX
