@@ -91,7 +91,10 @@ TEST_F(PersistenceService, NewFitUnderAnExistingIdDropsTheOldFitsFiles) {
   EXPECT_NO_THROW(service->load_model("same-id", Format::Onnx));
 
   const auto forest = add("iforest", "same-id", small_iforest_params(), "same-id");  // a new fit, same id
-  service->save_model("same-id", Format::Native);
+  EXPECT_THROW(service->save_model("same-id", Format::Native), RefusedOverwrite);  // another fit needs overwrite
+  SaveOptions overwrite;
+  overwrite.overwrite = true;
+  service->save_model("same-id", Format::Native, json::object(), overwrite);
   EXPECT_FALSE(fs::exists(dir / "model.onnx")) << "the knn ONNX must not survive beside the iforest";
   try {
     service->load_model("same-id", Format::Onnx);
