@@ -91,7 +91,9 @@ TEST_F(PersistenceService, NewFitUnderAnExistingIdDropsTheOldFitsFiles) {
   EXPECT_NO_THROW(service->load_model("same-id", Format::Onnx));
 
   const auto forest = add("iforest", "same-id", small_iforest_params(), "same-id");  // a new fit, same id
-  EXPECT_THROW(service->save_model("same-id", Format::Native), RefusedOverwrite);  // another fit needs overwrite
+  SaveOptions refuse;
+  refuse.overwrite = false;
+  EXPECT_THROW(service->save_model("same-id", Format::Native, json::object(), refuse), RefusedOverwrite);
   SaveOptions overwrite;
   overwrite.overwrite = true;
   service->save_model("same-id", Format::Native, json::object(), overwrite);
@@ -351,7 +353,7 @@ TEST(PersistenceIds, PathTraversalAndMalformedIdsAreRejectedEverywhere) {
   auto repo = std::make_shared<InMemoryDetectorRepository>();
   ModelPersistenceService service(repo, tmp.path / "store");
   const std::vector<std::string> bad = {"",  "..", ".", "../etc", "a/b", "/abs", std::string("a\0b", 3),
-                                        "a b", "x.y", "caf\xc3\xa9", std::string(65, 'a'), std::string(200, 'z'),
+                                        "a b", ".x", "x..y", "caf\xc3\xa9", std::string(65, 'a'), std::string(200, 'z'),
                                         "..\\x", "id\n"};
   for (const auto& id : bad) {
     SCOPED_TRACE(id);

@@ -221,6 +221,7 @@ TEST_F(ServeFixture, EveryBadInferBodyIs400NamingTheField) {
       {with("data", {1, 2, 3, 4, 5, 1e39}), "inputs[0].data[5]: non-finite value"},
       {with("data", {{1, 2, 3}, {4, 5, 6}}), "inputs[0].data"},
       {with("data", "abc"), "inputs[0].data: expected an array"},
+      {R"({"inputs":[{"name":"X","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,1e400]}]})", "a number is out of range"},
       {R"({"inputs":[{"name":"X","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,NaN]}]})", "malformed JSON"},
       {R"({"inputs":[{"name":"X","shape":[1,6],"datatype":"FP32","data":[1,2,3,4,5,Infinity]}]})", "malformed JSON"},
       {json{{"inputs", {ok}}, {"outputs", {{{"name", "proba"}}}}}.dump(), "outputs[0].name: 'proba' is not an output"},
@@ -382,6 +383,27 @@ TEST_F(ServeFixture, NewSavesAreServedDeletedModelsAre404AndADamagedSaveKeepsThe
   EXPECT_EQ(c->Get("/v2/models/forest/ready")->status, 404);
   store.save(model);
   EXPECT_EQ(scores(), slice_scores(expected, 0, 8));
+}
+
+// A port another server listens on is refused (usage error naming the address), never shared: cpp-httplib's default
+// SO_REUSEPORT let a second `nomaly serve` bind it and take half of the first one's connections.
+TEST_F(ServeFixture, APortInUseIsRefusedNotShared) {
+  RunningServer first(serve_options(store.dir.path));
+  serve::ServerOptions o = serve_options(store.dir.path);
+  o.host = "127.0.0.1";
+  o.port = first.server.port();
+  serve::Server second(o);
+  try {
+    second.bind();
+    FAIL() << "a second server bound the port " << o.port << " of a running one";
+  } catch (const nomaly::Error& e) {
+    EXPECT_EQ(e.exit_code(), ExitCode::Usage);
+    EXPECT_NE(std::string(e.what()).find("cannot listen on 127.0.0.1:" + std::to_string(o.port)), std::string::npos) << e.what();
+  }
+  auto c = first.client();
+  const auto res = c->Get("/v2/health/live");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
 }
 
 }  // namespace

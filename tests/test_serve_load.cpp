@@ -213,7 +213,7 @@ TEST(ServeLoad, SaveKilledWithSigkillNeverServesAHalfWrittenModel) {
   const std::string cli = NOMALY_CLI_PATH, root = store.dir.path.string();
   const auto train = [&](const std::string& id, int seed) {
     return std::vector<std::string>{cli, "train", "--store", root, "--algorithm", "iforest", "--input", csv.string(),
-                                    "--id", id, "--param", "n_estimators=100", "--param", "random_state=" + std::to_string(seed)};
+                                    "--id", id, "--overwrite", "--param", "n_estimators=100", "--param", "random_state=" + std::to_string(seed)};
   };
   // The two fits the killed trainings write (training is deterministic for a seed): their scores are the only
   // acceptable answers.

@@ -88,7 +88,7 @@ TEST_F(StoreGuard, TrainOverAnExistingIdNeedsOverwriteAndSaysWhatItReplaced) {
   EXPECT_EQ(json::parse(read_bytes(store / "same" / "metadata.json"))["algorithm"], "lof");
 }
 
-TEST_F(StoreGuard, LibrarySaveOfAnotherFitNeedsOverwrite) {
+TEST_F(StoreGuard, LibrarySaveOfAnotherFitIsRefusedWhenOverwriteIsOff) {
   auto repo = std::make_shared<InMemoryDetectorRepository>();
   ModelPersistenceService svc(repo, tmp.path / "lib-store");
   const Dataset data = synthetic(120, 4, 6, 3);
@@ -101,7 +101,9 @@ TEST_F(StoreGuard, LibrarySaveOfAnotherFitNeedsOverwrite) {
   b.id = "shared.id";
   repo->save(b);
   try {
-    svc.save_model(b.id, Format::Native);
+    SaveOptions refuse;
+    refuse.overwrite = false;
+    svc.save_model(b.id, Format::Native, json::object(), refuse);
     FAIL() << "expected RefusedOverwrite";
   } catch (const RefusedOverwrite& e) {
     EXPECT_NE(std::string(e.what()).find("already holds another model (algorithm iforest"), std::string::npos) << e.what();

@@ -259,7 +259,10 @@ TEST(ZooAKnn, MethodsAndNewPoints) {
   }
   EXPECT_THROW(create_detector("knn", {{"method", "max"}}), ParameterError);
   const Dataset few = test::synthetic(5, 2, 0, 1);
-  EXPECT_THROW(create_detector("knn")->fit(few.view()), DataError);  // needs k + 1 = 6 rows
+  // n_neighbors above n - 1 is clipped with a warning (as LOF, scikit-learn's rule) and the used value is stored.
+  auto clipped = create_detector("knn");
+  clipped->fit(few.view());
+  EXPECT_EQ(clipped->params().at("n_neighbors").get<int>(), 4);
 }
 
 // ---- PCA ------------------------------------------------------------------------------------------------------

@@ -36,12 +36,13 @@ def predict(model, data):
     return data.map_partitions(_predict_partition, model, meta=("label", "i8"))
 
 
+# Boolean filtering and uneven chunking give blocks with 0 rows: they score to 0 scores, as partitions do.
 def _score_block(block, model):
-    return model.decision_function(block)
+    return model.decision_function(block) if block.shape[0] else np.empty(0, np.float64)
 
 
 def _predict_block(block, model):
-    return model.predict(block)
+    return model.predict(block) if block.shape[0] else np.empty(0, np.int64)
 
 
 def _score_partition(df, model):

@@ -131,6 +131,9 @@ class BaseDetector(_Base):
     def from_native_bytes(cls, data, name="<bytes>"):
         """A fitted detector from native bytes (from to_native_bytes or a store's model.nomaly)."""
         det, entity_json = _nomaly.from_native_bytes(bytes(data), name)
+        if cls._algorithm is not None and det is not None and det.algorithm != cls._algorithm:
+            raise TypeError(f"{name} holds a {det.algorithm} model, not a {cls.__name__} "
+                            f"({cls._algorithm}); use nomaly.BaseDetector.from_native_bytes to get its own class")
         return _wrap_fitted(det, json.loads(entity_json), cls)
 
     # ---- pickle: through the native format (bit-exact) -----------------------------------------------------

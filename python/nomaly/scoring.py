@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _nomaly
 from ._validation import to_matrix
+from .errors import ParameterError
 
 
 class _ScorerBase:
@@ -33,7 +34,7 @@ class OnnxModel(_ScorerBase):
     Pickles as its ONNX bytes (so Dask/joblib ship it to workers)."""
 
     def __init__(self, source, threads=0, batch_size=0):
-        self.threads, self.batch_size = int(threads), int(batch_size)
+        self.threads, self.batch_size = _checked_runtime_options(threads, batch_size)
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._bytes = bytes(source)
             self._model = _nomaly.OnnxModel.load_bytes(self._bytes, "<bytes>", self.threads, self.batch_size)
@@ -114,6 +115,21 @@ class LoadedModel(_ScorerBase):
         return self.info["detector_id"]
 
 
+# Each ONNX Runtime intra-op thread is an OS thread: a runaway count fails thread creation inside the C++ runtime,
+# which aborts the interpreter; refuse it up front instead.
+MAX_THREADS = 1024
+
+
+def _checked_runtime_options(threads, batch_size):
+    threads, batch_size = int(threads), int(batch_size)
+    if not 0 <= threads <= MAX_THREADS:
+        raise ParameterError(f"threads must be in [0, {MAX_THREADS}] (0 = all cores), got {threads}")
+    if batch_size < 0:
+        raise ParameterError(f"batch_size must be >= 0 (0 = all rows per run), got {batch_size}")
+    return threads, batch_size
+
+
 def open_model(path, threads=0, batch_size=0):
     """Opens a `.nomaly` file, an ONNX file or an export directory for scoring (as `nomaly score PATH`)."""
-    return LoadedModel(_nomaly.open_model_path(os.fspath(path), int(threads), int(batch_size)), int(batch_size))
+    threads, batch_size = _checked_runtime_options(threads, batch_size)
+    return LoadedModel(_nomaly.open_model_path(os.fspath(path), threads, batch_size), batch_size)

@@ -51,3 +51,19 @@ def test_dask_array_and_dataframe_on_local_cluster(client):
 def test_bad_collection_type():
     with pytest.raises(TypeError, match="dask.array.Array or dask.dataframe.DataFrame"):
         ndask.decision_function(nomaly.HBOS(), np.zeros((3, 2)))
+
+
+def test_empty_blocks_from_filtering_and_uneven_chunks(client):
+    """Boolean filtering leaves blocks with 0 rows: they contribute 0 scores instead of failing the whole graph."""
+    import dask.array as da
+
+    rng = np.random.RandomState(5)
+    X = rng.randn(300, 4)
+    X[:100, 0] = -5.0  # the first block of 100 rows is filtered out entirely
+    det = nomaly.HBOS().fit(X)
+    a = da.from_array(X, chunks=(100, 4))
+    kept = a[a[:, 0] > -4]
+    np.testing.assert_array_equal(ndask.decision_function(det, kept).compute(), det.decision_function(X[X[:, 0] > -4]))
+    np.testing.assert_array_equal(ndask.predict(det, kept).compute(), det.predict(X[X[:, 0] > -4]))
+    uneven = da.from_array(X, chunks=((100, 0, 200), (4,)))
+    np.testing.assert_array_equal(ndask.decision_function(det, uneven).compute(), det.decision_function(X))

@@ -294,3 +294,15 @@ def test_default_contamination_is_pyods(cls, blobs):
     expected = np.float32(np.percentile(det.decision_scores_.astype(np.float32), 90))
     assert det.threshold_ == pytest.approx(float(expected), rel=1e-6)
     assert abs(det.labels_.mean() - 0.1) <= 1.0 / len(X) + 1e-9
+
+
+def test_from_native_bytes_refuses_another_algorithms_class(blobs):
+    """A class never wraps another algorithm's model (LOF.from_native_bytes of an IForest would score as an IForest
+    while get_params/clone behave as LOF); BaseDetector.from_native_bytes returns the stored algorithm's class."""
+    X, _ = blobs
+    forest = nomaly.IForest(n_estimators=20, random_state=1).fit(X)
+    with pytest.raises(TypeError, match="holds a iforest model, not a LOF"):
+        nomaly.LOF.from_native_bytes(forest.to_native_bytes())
+    back = nomaly.BaseDetector.from_native_bytes(forest.to_native_bytes())
+    assert type(back) is nomaly.IForest
+    np.testing.assert_array_equal(back.decision_function(X), forest.decision_function(X))

@@ -113,3 +113,15 @@ def test_onnx_model_bad_bytes_and_width(blobs):
     model = nomaly.OnnxModel(nomaly.HBOS().fit(X).to_onnx())
     with pytest.raises(nomaly.DataError, match="expected 4 features"):
         model.decision_function(X[:, :2])
+
+
+def test_runtime_options_are_bounded():
+    """threads beyond 1024 or a negative batch size are a ParameterError, never an abort of the interpreter inside
+    ONNX Runtime's thread pool (nor pybind's TypeError that prints the whole model)."""
+    X = np.random.RandomState(3).randn(200, 3)
+    onnx = nomaly.IForest(n_estimators=10, random_state=0).fit(X).to_onnx()
+    with pytest.raises(nomaly.ParameterError, match=r"threads must be in \[0, 1024\]"):
+        nomaly.OnnxModel(onnx, threads=10**6)
+    with pytest.raises(nomaly.ParameterError, match="batch_size must be >= 0"):
+        nomaly.OnnxModel(onnx, batch_size=-1)
+    assert nomaly.OnnxModel(onnx, threads=2, batch_size=50).decision_function(X).shape == (200,)

@@ -22,7 +22,10 @@ json parse_body(std::string_view body) {
     try {
       const json again = json::parse(body.begin(), body.end());
       (void)again;
-    } catch (const json::parse_error& e) {
+    } catch (const json::out_of_range& e) {
+      // A number beyond double (e.g. 1e400) is out_of_range 406, not a parse_error.
+      bad(std::string("request body: a number is out of range (") + e.what() + ")");
+    } catch (const json::exception& e) {
       bad(std::string("request body: malformed JSON (") + e.what() + ")");
     }
     bad("request body: malformed JSON");

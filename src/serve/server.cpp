@@ -110,6 +110,12 @@ struct Server::Impl {
     const std::size_t workers = opt.threads > 0 ? static_cast<std::size_t>(opt.threads) : std::max(16u, 4 * cores);
     // cpp-httplib owns the queue it gets from this factory (it wraps the pointer in a unique_ptr).
     http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+    // cpp-httplib's default sets SO_REUSEPORT, which lets a second server bind a port that is in use and take half
+    // of its connections. SO_REUSEADDR alone still allows a quick restart (TIME_WAIT) but refuses a live listener.
+    http.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     http.set_tcp_nodelay(true);  // a response is written in two sends; Nagle would hold the second one back
     http.set_keep_alive_max_count(1000);
     // An idle keep-alive connection holds its worker until this timeout, and stop() waits for it: keep it short.

@@ -38,10 +38,12 @@ Format parse_format(const std::string& name);
 struct SaveOptions {
   /// ONNX save of a detector without a converter throws OnnxExportError instead of writing a stub.
   bool strict_onnx = false;
-  /// Replace a different fit already saved under this id (another algorithm, other data). Without it such a
+  /// Replace a different fit already saved under this id (another algorithm, other data). When false, such a
   /// save throws RefusedOverwrite naming the saved model (algorithm, saved_at, fit) and writes nothing.
-  /// Saving the same fit again (e.g. native, then ONNX) never needs it.
-  bool overwrite = false;
+  /// Saving the same fit again (e.g. native, then ONNX) never needs it. The default (true) keeps Pynomaly's
+  /// save_model(detector_id) semantics, where a refitted detector is saved again under its id; `nomaly train`
+  /// passes false unless --overwrite, so the CLI never replaces a model the user did not name.
+  bool overwrite = true;
 };
 
 struct ExportOptions {
