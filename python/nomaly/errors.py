@@ -67,6 +67,10 @@ class FeatureDisabled(ModelError):
     """A feature switched off by a flag (NOMALY_DEEP_LEARNING=false). A RuntimeError."""
 
 
+class IoError(NomalyError, OSError):
+    """A file or folder could not be written or read (a read-only store, a missing folder); exit code 5 in the CLI."""
+
+
 class DependencyMissing(ModelError, ImportError):
     """The build lacks an optional component (libtorch for AutoEncoder/DeepSVDD)."""
 

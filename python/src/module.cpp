@@ -1,5 +1,6 @@
 // The _nomaly extension: thin pybind11 bindings over the C++ core. The Python package (python/nomaly/) holds
 // the PyOD/sklearn-shaped classes, input validation and the exception classes this module raises.
+#include <filesystem>
 #include <pybind11/pybind11.h>
 
 #include "common.hpp"
@@ -79,8 +80,13 @@ void bind_errors(pyb::module_&) {
       raise_as("DependencyMissing", e);
     } catch (const ModelError& e) {
       raise_as("ModelError", e);
+    } catch (const IoError& e) {
+      raise_as("IoError", e);
     } catch (const Error& e) {
       raise_as("NomalyError", e);
+    } catch (const std::filesystem::filesystem_error& e) {
+      // A read-only or missing store folder reaches here from std::filesystem: typed, with the path in the message.
+      raise_as("IoError", e);
     }
   });
 }

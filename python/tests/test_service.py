@@ -217,3 +217,15 @@ def test_cli_model_loads_in_python(tmp_path, cli):
                    check=True, capture_output=True)
     onnx_scores = pd.read_csv(out)["score"].to_numpy()
     assert np.abs(onnx_scores - same.decision_function(X)).max() <= 1e-5
+
+
+def test_store_under_a_file_is_a_typed_io_error(tmp_path, fitted):
+    """A store folder that cannot be created (here: under a regular file) is nomaly.IoError (an OSError) naming the
+    path, not a raw RuntimeError from std::filesystem."""
+    det, _ = fitted
+    (tmp_path / "afile").write_text("x")
+    service = nomaly.ModelPersistenceService(tmp_path / "afile" / "store")
+    with pytest.raises(nomaly.IoError, match="afile/store") as e:
+        service.register(det, "a")
+        service.save_model("a")
+    assert isinstance(e.value, OSError) and isinstance(e.value, nomaly.NomalyError)
