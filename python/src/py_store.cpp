@@ -48,18 +48,21 @@ pyb::tuple score_tuple(std::vector<float> scores, std::vector<int> labels) {
 
 }  // namespace
 
+/// (scores, labels) of a Scorer or an OnnxModel, scored with the GIL released.
+template <class Model>
+pyb::tuple score_released(const Model& model, const FloatMatrix& X, std::size_t batch_size) {
+  const MatrixView v = view_of(X);
+  auto r = [&] {
+    pyb::gil_scoped_release release;
+    return model.score(v, batch_size);
+  }();
+  return score_tuple(std::move(r.scores), std::move(r.labels));
+}
+
 void bind_store(pyb::module_& m) {
   pyb::class_<Scorer, std::shared_ptr<Scorer>>(m, "Scorer")
       .def_property_readonly("info_json", [](const Scorer& s) { return info_json(s.info()).dump(); })
-      .def("score", [](const Scorer& s, const FloatMatrix& X, std::size_t batch_size) {
-        const MatrixView v = view_of(X);
-        ScoreResult r;
-        {
-          pyb::gil_scoped_release release;
-          r = s.score(v, batch_size);
-        }
-        return score_tuple(std::move(r.scores), std::move(r.labels));
-      });
+      .def("score", &score_released<Scorer>);
 
   pyb::class_<OnnxModel, std::shared_ptr<OnnxModel>>(m, "OnnxModel")
       .def_static("load_file",
@@ -74,15 +77,7 @@ void bind_store(pyb::module_& m) {
                     return std::make_shared<OnnxModel>(OnnxModel::load_bytes(bytes, name, {threads, batch}));
                   })
       .def_property_readonly("metadata_json", [](const OnnxModel& o) { return onnx_metadata_json(o).dump(); })
-      .def("score", [](const OnnxModel& o, const FloatMatrix& X, std::size_t batch_size) {
-        const MatrixView v = view_of(X);
-        OnnxScore r;
-        {
-          pyb::gil_scoped_release release;
-          r = o.score(v, batch_size);
-        }
-        return score_tuple(std::move(r.scores), std::move(r.labels));
-      });
+      .def("score", &score_released<OnnxModel>);
 
   pyb::class_<Store, std::shared_ptr<Store>>(m, "Store")
       .def(pyb::init<const std::string&>())
