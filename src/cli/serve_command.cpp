@@ -24,7 +24,7 @@ namespace {
 struct ServeOptions {
   std::string store, host = "127.0.0.1", format = "native", api_key;
   int port = 8080, threads = 0;
-  double max_body_mb = 64;
+  double max_body_mb = 64, read_timeout = 5;
 };
 
 void run_serve(const ServeOptions& o) {
@@ -37,6 +37,9 @@ void run_serve(const ServeOptions& o) {
   if (!(o.max_body_mb > 0) || o.max_body_mb > 1 << 20)
     throw ParameterError("--max-body-mb must be a number in (0, 1048576], got " + std::to_string(o.max_body_mb));
   so.max_body_bytes = static_cast<std::size_t>(o.max_body_mb * 1024 * 1024);
+  if (!(o.read_timeout >= 0.001) || o.read_timeout > 3600)
+    throw ParameterError("--read-timeout must be a number of seconds in [0.001, 3600], got " + std::to_string(o.read_timeout));
+  so.read_timeout = o.read_timeout;
   so.api_key = o.api_key;
   if (so.api_key.empty())
     if (const char* k = std::getenv("NOMALY_API_KEY")) so.api_key = k;
@@ -90,6 +93,9 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 4096));
   c->add_option("--format,-f", o->format, "Saved format to serve: native | onnx")->capture_default_str();
   c->add_option("--max-body-mb", o->max_body_mb, "Largest request body in MiB; larger bodies get 413")->capture_default_str();
+  c->add_option("--read-timeout", o->read_timeout,
+                "Seconds a client has to send a whole request (headers and body); later ones get 408 and are closed")
+      ->capture_default_str();
   c->add_option("--api-key", o->api_key,
                 "Require 'Authorization: Bearer KEY' on every route but /v2/health/* (or set NOMALY_API_KEY)");
   c->callback([o] { run_serve(*o); });

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "nomaly/columns.hpp"
 #include "nomaly/params.hpp"
@@ -15,7 +16,39 @@ namespace {
 
 [[noreturn]] void bad(const std::string& msg) { throw HttpError(400, msg); }
 
+/// A request holds at most 5 levels ({"inputs": [{"data": [[...]]}]}). nlohmann's parser is iterative, but
+/// dumping a value (for an error message) recurses: a body nested 100,000 levels deep would overflow the stack.
+constexpr int kMaxDepth = 32;
+
+/// The deepest nesting of arrays and objects in `body` (brackets inside strings do not count); stops past kMaxDepth.
+int nesting_depth(std::string_view body) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size() && deepest <= kMaxDepth; ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+/// A client's text in an error message: at most 64 characters.
+std::string clip(const std::string& s) { return s.size() <= 64 ? s : s.substr(0, 61) + "..."; }
+
+/// A JSON value in an error message: at most 64 characters of its text.
+std::string brief(const json& v) { return clip(v.dump(-1, ' ', false, json::error_handler_t::replace)); }
+
 json parse_body(std::string_view body) {
+  if (nesting_depth(body) > kMaxDepth)
+    bad("request body: JSON nested deeper than " + std::to_string(kMaxDepth) + " levels (a request needs 5)");
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) {
     // Parse again with exceptions on, only to name the position in the message.
@@ -45,7 +78,7 @@ float to_float(const json& v, const char* prefix, std::size_t i, std::size_t j =
   if (!v.is_number()) bad(field() + ": expected a number, got " + v.type_name());
   const float f = static_cast<float>(v.get<double>());
   if (!std::isfinite(f))
-    bad(field() + ": non-finite value (NaN and +/-inf are rejected; " + v.dump() + " overflows float32)");
+    bad(field() + ": non-finite value (NaN and +/-inf are rejected; " + brief(v) + " overflows float32)");
   return f;
 }
 
@@ -60,7 +93,7 @@ void refuse_binary(const json& holder, const std::string& field) {
 std::size_t shape_dim(const json& shape, std::size_t k) {
   const json& v = shape[k];
   if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
-    bad("inputs[0].shape[" + std::to_string(k) + "]: expected a non-negative integer, got " + v.dump());
+    bad("inputs[0].shape[" + std::to_string(k) + "]: expected a non-negative integer, got " + brief(v));
   return static_cast<std::size_t>(v.get<std::int64_t>());
 }
 
@@ -100,7 +133,7 @@ void read_outputs(const json& j, InferRequest& r, const std::string& model) {
     const std::string name = o["name"].get<std::string>();
     if (name == "scores") r.want_scores = true;
     else if (name == "label") r.want_label = true;
-    else bad(f + ".name: '" + name + "' is not an output of model " + model + " (outputs: scores, label)");
+    else bad(f + ".name: '" + clip(name) + "' is not an output of model " + model + " (outputs: scores, label)");
   }
 }
 
@@ -164,21 +197,21 @@ InferRequest parse_infer_request(std::string_view body, std::size_t d, const std
   if (!t.is_object()) bad(std::string("inputs[0]: expected an object, got ") + t.type_name());
   refuse_binary(t, "inputs[0]");
   if (!t.contains("name") || !t["name"].is_string()) bad("inputs[0].name: missing (expected \"X\")");
-  if (t["name"] != "X") bad("inputs[0].name: '" + t["name"].get<std::string>() + "' is not an input of model " + model + " (its input is X)");
+  if (t["name"] != "X") bad("inputs[0].name: '" + clip(t["name"].get<std::string>()) + "' is not an input of model " + model + " (its input is X)");
   if (!t.contains("datatype") || !t["datatype"].is_string()) bad("inputs[0].datatype: missing (expected \"FP32\" or \"FP64\")");
   const std::string dt = t["datatype"].get<std::string>();
-  if (dt != "FP32" && dt != "FP64") bad("inputs[0].datatype: '" + dt + "' is not supported; X is FP32 (FP64 is accepted and rounded)");
+  if (dt != "FP32" && dt != "FP64") bad("inputs[0].datatype: '" + clip(dt) + "' is not supported; X is FP32 (FP64 is accepted and rounded)");
   if (!t.contains("shape") || !t["shape"].is_array() || t["shape"].size() != 2)
-    bad("inputs[0].shape: expected [n, d] (2 dimensions), got " + (t.contains("shape") ? t["shape"].dump() : std::string("nothing")));
+    bad("inputs[0].shape: expected [n, d] (2 dimensions), got " + (t.contains("shape") ? brief(t["shape"]) : std::string("nothing")));
   r.rows = shape_dim(t["shape"], 0);
   r.cols = shape_dim(t["shape"], 1);
   if (r.rows == 0) bad("inputs[0].shape[0]: expected at least one row, got 0");
   if (d && r.cols != d)
-    bad("inputs[0].shape: " + t["shape"].dump() + " has " + std::to_string(r.cols) + " columns; model " + model +
+    bad("inputs[0].shape: " + brief(t["shape"]) + " has " + std::to_string(r.cols) + " columns; model " + model +
         " expects [-1, " + std::to_string(d) + "]");
   if (r.cols == 0) bad("inputs[0].shape[1]: expected at least one column, got 0");
   // Bound the allocation by the body before trusting the shape: every value takes at least 2 bytes.
-  if (r.rows > body.size() / r.cols) bad("inputs[0].shape: " + t["shape"].dump() + " is larger than the data sent");
+  if (r.rows > body.size() / r.cols) bad("inputs[0].shape: " + brief(t["shape"]) + " is larger than the data sent");
   if (!t.contains("data")) bad("inputs[0].data: missing");
   read_data(t["data"], r);
   read_outputs(j, r, model);
@@ -235,11 +268,16 @@ Dataset parse_score_request(std::string_view body, std::size_t d, const std::vec
   const json& recs = j["records"];
   if (!recs.is_array() || recs.empty()) bad("records: expected a non-empty array of objects");
   // Columns: every field name in order of first appearance; a cell a record lacks is NaN until selection.
+  // Only the model's features become columns (others are dropped anyway): records with many distinct field names
+  // must not grow a rows x fields matrix (1,000 records x 1,000 new names each would be 4 GB).
+  const std::unordered_set<std::string> wanted(names.begin(), names.end());
   std::unordered_map<std::string, std::size_t> col;
   for (std::size_t i = 0; i < recs.size(); ++i) {
     if (!recs[i].is_object()) bad("records[" + std::to_string(i) + "]: expected an object, got " + recs[i].type_name());
     for (const auto& [k, v] : recs[i].items())
-      if (col.emplace(k, ds.feature_names.size()).second) ds.feature_names.push_back(k);
+      if ((wanted.empty() || wanted.count(k)) && col.emplace(k, ds.feature_names.size()).second) ds.feature_names.push_back(k);
+    if (d && ds.feature_names.size() > d)  // only possible without feature names
+      bad("records: " + std::to_string(ds.feature_names.size()) + "+ fields; the model expects " + std::to_string(d) + " features");
   }
   ds.rows = recs.size();
   ds.cols = ds.feature_names.size();
@@ -257,7 +295,7 @@ Dataset parse_score_request(std::string_view body, std::size_t d, const std::vec
       const auto it = recs[i].find(sel.feature_names[c]);
       if (it == recs[i].end()) bad(f + ": missing (the model needs every feature in every record)");
       if (!it->is_number()) bad(f + ": expected a number, got " + it->type_name());
-      bad(f + ": non-finite value (NaN and +/-inf are rejected; " + it->dump() + " overflows float32)");
+      bad(f + ": non-finite value (NaN and +/-inf are rejected; " + brief(*it) + " overflows float32)");
     }
   return sel;
 }

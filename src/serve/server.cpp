@@ -3,9 +3,11 @@
 #include "nomaly/serve/server.hpp"
 
 #include <signal.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 #include <httplib.h>
@@ -15,16 +17,11 @@
 #include "nomaly/serve/metrics.hpp"
 #include "nomaly/serve/model_cache.hpp"
 #include "nomaly/serve/protocol.hpp"
+#include "http_connection.hpp"
 
 namespace nomaly::serve {
 
 namespace {
-
-/// cpp-httplib's server with access to its listening socket (to raise the listen backlog).
-class HttpServer : public httplib::Server {
- public:
-  int socket_fd() const { return svr_sock_; }
-};
 
 struct Target {
   Route route = Route::Other;
@@ -88,28 +85,88 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
   reply(res, status, error_body(message));
 }
 
+/// Methods whose body cpp-httplib reads (through the content-reader handlers below); every other method is
+/// answered before any body is read.
+bool reads_body(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+std::string too_large(std::size_t max_body) {
+  return "request body is larger than the server's limit of " + std::to_string(max_body) + " bytes (--max-body-mb)";
+}
+
+/// A refusal decided from the request line and headers alone, before any of the body is read.
+struct Refusal {
+  int status = 0;
+  std::string message;
+};
+
+/// Body framing checks (RFC 9112 section 6): a declared length over the limit is refused at once (413), a POST
+/// to a scoring route without a length is 411 (cpp-httplib would read it until the client closes), and framings
+/// that cpp-httplib would misread are refused rather than guessed.
+Refusal check_framing(const httplib::Request& req, std::size_t max_body, bool post_route) {
+  const std::size_t n_length = req.get_header_value_count("Content-Length");
+  if (req.has_header("Transfer-Encoding")) {
+    const std::string te = req.get_header_value("Transfer-Encoding");
+    if (req.get_header_value_count("Transfer-Encoding") != 1 || ::strcasecmp(te.c_str(), "chunked") != 0)
+      return {501, "Transfer-Encoding '" + te.substr(0, 64) + "' is not supported (send Content-Length, or Transfer-Encoding: chunked)"};
+    if (n_length) return {400, "a request with both Content-Length and Transfer-Encoding is refused (send one of them)"};
+    return {};
+  }
+  if (n_length == 0)
+    return post_route && req.method == "POST"
+               ? Refusal{411, "Content-Length required: send the body with a Content-Length header (or Transfer-Encoding: chunked)"}
+               : Refusal{};
+  const std::string v = req.get_header_value("Content-Length");
+  for (std::size_t i = 1; i < n_length; ++i)
+    if (req.get_header_value("Content-Length", i) != v) return {400, "Content-Length: the request has conflicting values"};
+  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos)
+    return {400, "Content-Length: '" + v.substr(0, 32) + "' is not a byte count"};
+  if (std::stoull(v) > max_body) return {413, too_large(max_body)};
+  return {};
+}
+
+/// Answer, then close the connection: the rest of the request (its body) is not read. cpp-httplib answers with
+/// "Connection: close" when the request carries it (its request object is a non-const local: writable).
+void close_after(const httplib::Request& req) {
+  if (auto* c = detail::current_connection()) c->close_after = true;
+  auto& r = const_cast<httplib::Request&>(req);
+  r.headers.erase("Connection");
+  r.headers.emplace("Connection", "close");
+}
+
+detail::ConnectionLimits limits_of(const ServerOptions& o) {
+  detail::ConnectionLimits l;
+  l.read_timeout = std::chrono::milliseconds(std::max<long long>(1, std::llround(o.read_timeout * 1000)));
+  l.keep_alive = std::chrono::milliseconds(std::max<long long>(1, std::llround(o.keep_alive * 1000)));
+  return l;
+}
+
+std::size_t workers_of(const ServerOptions& o) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return o.threads > 0 ? static_cast<std::size_t>(o.threads) : std::max(16u, 4 * cores);
+}
+
 }  // namespace
 
 struct Server::Impl {
   ServerOptions opt;
   ModelCache cache;
   Metrics metrics;
-  HttpServer http;
+  detail::HttpServer http;
   std::thread thread;
   int port = -1;
   bool bound = false;
   std::atomic<bool> stopping{false}, in_run{false}, stop_sent{false};
 
   explicit Impl(ServerOptions o)
-      : opt(std::move(o)), cache(opt.store, opt.format, OnnxOptions{opt.onnx_threads, 0}) {
+      : opt(std::move(o)),
+        cache(opt.store, opt.format, OnnxOptions{opt.onnx_threads, 0}),
+        http(workers_of(opt), limits_of(opt)) {
     configure();
   }
 
   void configure() {
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const std::size_t workers = opt.threads > 0 ? static_cast<std::size_t>(opt.threads) : std::max(16u, 4 * cores);
-    // cpp-httplib owns the queue it gets from this factory (it wraps the pointer in a unique_ptr).
-    http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
     // cpp-httplib's default sets SO_REUSEPORT, which lets a second server bind a port that is in use and take half
     // of its connections. SO_REUSEADDR alone still allows a quick restart (TIME_WAIT) but refuses a live listener.
     http.set_socket_options([](socket_t sock) {
@@ -117,46 +174,98 @@ struct Server::Impl {
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
     http.set_tcp_nodelay(true);  // a response is written in two sends; Nagle would hold the second one back
-    http.set_keep_alive_max_count(1000);
-    // An idle keep-alive connection holds its worker until this timeout, and stop() waits for it: keep it short.
-    http.set_keep_alive_timeout(2);
-    http.set_read_timeout(30, 0);
-    http.set_write_timeout(30, 0);
     http.set_payload_max_length(opt.max_body_bytes);
-    http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-      // Bodies are JSON whatever the client calls them (`curl -d` says x-www-form-urlencoded), and cpp-httplib caps
-      // form-encoded bodies at 8 KiB (a constant compiled into Debian's library): read them as JSON. The request
-      // object is cpp-httplib's own non-const local, so writing its headers here is well-defined.
-      auto& r = const_cast<httplib::Request&>(req);
-      if (r.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
-        r.headers.erase("Content-Type");
-        r.headers.emplace("Content-Type", "application/json");
+    // A client sending "Expect: 100-continue" hears a refusal before it sends the body.
+    http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (auto* c = detail::current_connection()) c->in_headers = false;
+      const Target t = match(req.path);
+      const Refusal f = check_framing(req, opt.max_body_bytes, is_post_route(t.route));
+      if (!f.status) return 100;
+      refuse(req, res, t.route, f);
+      res.set_header("Content-Length", std::to_string(res.body.size()));  // cpp-httplib's early answer omits it
+      return f.status;
+    });
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (auto* c = detail::current_connection()) c->in_headers = false;
+      const Target t = match(req.path);
+      if (const Refusal f = check_framing(req, opt.max_body_bytes, is_post_route(t.route)); f.status) {
+        refuse(req, res, t.route, f);
+        return httplib::Server::HandlerResponse::Handled;
       }
+      // Byte ranges make no sense for API answers (cpp-httplib would cut the JSON): always the whole response.
+      auto& r = const_cast<httplib::Request&>(req);
+      r.ranges.clear();
+      const bool framed = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+      if (!reads_body(req.method) || !framed) {
+        // No body to read (or one cpp-httplib would not read for this method, e.g. a GET with a body): answer now;
+        // without a length cpp-httplib would read a DELETE's body until the client closes.
+        if (framed) close_after(req);
+        dispatch(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      // Bodies are JSON whatever the client calls them (`curl -d` says x-www-form-urlencoded; a multipart type
+      // would send them to cpp-httplib's multipart parser). The request is cpp-httplib's non-const local.
+      r.headers.erase("Content-Type");
+      r.headers.emplace("Content-Type", "application/json");
       return httplib::Server::HandlerResponse::Unhandled;
     });
-    const auto any = [this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); };
-    http.Get(".*", any);
-    http.Post(".*", any);
-    http.Put(".*", any);
-    http.Patch(".*", any);
-    http.Delete(".*", any);
-    http.Options(".*", any);
-    // cpp-httplib's own refusals (413 body too large, 400 unparsable request line): the protocol's error shape.
+    // The body is read here, not by cpp-httplib's default reader, to bound what a chunked or compressed
+    // (Content-Encoding: gzip, deflate, br) body expands to: the limit applies to the bytes the handler gets.
+    const auto with_body = [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+      std::string body;
+      if (req.has_header("Content-Length")) body.reserve(req.get_header_value<std::uint64_t>("Content-Length"));
+      bool over = false;
+      const bool ok = read([&](const char* data, std::size_t n) {
+        if (n > opt.max_body_bytes - body.size()) {
+          over = true;
+          return false;
+        }
+        body.append(data, n);
+        return true;
+      });
+      if (!ok) {
+        const auto* c = detail::current_connection();
+        refuse(req, res, match(req.path).route,
+               over                   ? Refusal{413, too_large(opt.max_body_bytes)}
+               : c && c->timed_out    ? Refusal{408, timeout_message()}
+                                      : Refusal{400, "request body: not readable (broken chunked framing or Content-Encoding, "
+                                                     "or the client closed the connection)"});
+        return;
+      }
+      const_cast<httplib::Request&>(req).body = std::move(body);
+      dispatch(req, res);
+    };
+    http.Post(".*", with_body);
+    http.Put(".*", with_body);
+    http.Patch(".*", with_body);
+    http.Delete(".*", with_body);
+    // cpp-httplib's own refusals (a request it could not parse, a URI over 8 KiB, a read past the deadline): the
+    // protocol's error shape, and the connection is closed (its stream position is unknown).
     http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // dispatch() wrote it
-      std::string msg = "HTTP " + std::to_string(res.status);
-      if (res.status == 413)
-        msg = "request body is larger than the server's limit of " + std::to_string(opt.max_body_bytes) +
-              " bytes (--max-body-mb)";
-      else if (res.status == 400)
-        msg = "malformed HTTP request";
-      reply_error(res, res.status, msg);
-      metrics.observe(match(req.path).route, res.status, 0.0);
+      const auto* c = detail::current_connection();
+      Refusal f{res.status, "HTTP " + std::to_string(res.status)};
+      if (c && c->timed_out) f = {408, timeout_message()};
+      else if (c && c->headers_too_large) f = {431, detail::headers_too_large_message(http.limits())};
+      else if (res.status == 414) f.message = "request URI is longer than 8192 bytes";
+      else if (res.status == 413) f.message = too_large(opt.max_body_bytes);
+      else if (res.status == 415) f.message = "Content-Encoding '" + req.get_header_value("Content-Encoding").substr(0, 64) + "' is not supported";
+      else if (res.status == 400) f.message = "malformed HTTP request";
+      refuse(req, res, match(req.path).route, f);
       return httplib::Server::HandlerResponse::Handled;
     }));
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
       reply_error(res, 500, "internal error");
     });
+  }
+
+  std::string timeout_message() const { return detail::timeout_message(http.limits()); }
+
+  /// A refusal before dispatch: the error body, "Connection: close", and the metrics.
+  void refuse(const httplib::Request& req, httplib::Response& res, Route route, const Refusal& f) {
+    reply_error(res, f.status, f.message);
+    close_after(req);
+    metrics.observe(route, f.status, 0.0);
   }
 
   void dispatch(const httplib::Request& req, httplib::Response& res) {

@@ -11,11 +11,15 @@
 //   POST /v1/models/{id}/score                          {"rows": ...} or {"records": ...} -> scores, labels, threshold
 //   GET  /metrics                                       Prometheus text (metrics.hpp)
 // Errors are {"error": "..."}: 400 bad input (naming the field), 401 missing/wrong bearer token, 404 unknown
-// model or route, 405 wrong method (with Allow), 413 body over max_body_bytes, 500 model errors. Every
-// request runs inside a catch-all: no request can stop the process.
+// model or route, 405 wrong method (with Allow), 408 request not received within read_timeout, 411 POST without
+// Content-Length, 413 body over max_body_bytes (a declared Content-Length is refused before the body is read),
+// 431 headers over 64 KiB, 500 model errors, 501 a Transfer-Encoding other than chunked. After a 408/411/413/431
+// the connection is closed without reading the rest. Every request runs inside a catch-all: no request can stop
+// the process.
 //
 // Threads: one HTTP worker per open connection (cpp-httplib's pool, `threads` workers), keep-alive on,
-// TCP_NODELAY on. Models are scored on the worker thread; ONNX sessions get `onnx_threads` intra-op threads.
+// TCP_NODELAY on. An idle keep-alive connection gives its worker up after 2 s, or after 20 ms when a new client
+// waits for a worker. Models are scored on the worker thread; ONNX sessions get `onnx_threads` intra-op threads.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +40,12 @@ struct ServerOptions {
   std::size_t max_body_bytes = 64u << 20;
   std::string api_key;             ///< non-empty: `Authorization: Bearer <key>` on every route but health
   int onnx_threads = 1;            ///< ONNX Runtime intra-op threads per session (requests run in parallel)
+  /// Seconds a client has to send a whole request (request line, headers and body) from its first byte; a new
+  /// connection that sends nothing is closed after it. A late request is answered 408 and its connection closed.
+  double read_timeout = 5.0;
+  /// Seconds an idle keep-alive connection waits for its next request; it gives its worker up after 20 ms of
+  /// silence instead when a new client waits for a worker.
+  double keep_alive = 2.0;
 };
 
 class Server {
