@@ -47,6 +47,9 @@ struct RunningServer {
   std::unique_ptr<httplib::Client> client() const {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", server.port());
     c->set_keep_alive(true);
+    // cpp-httplib's client writes headers and body in separate sends: with Nagle's algorithm each request waits
+    // for the server's delayed ACK (40 ms), which made the 4,000-request load test take 20 s.
+    c->set_tcp_nodelay(true);
     c->set_read_timeout(30, 0);
     return c;
   }
