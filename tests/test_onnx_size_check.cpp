@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "nomaly/errors.hpp"
@@ -70,6 +71,41 @@ TEST(OnnxModelSizeCheck, MutatedRowChunkConstantsAreRejectedBeforeOrt) {
       if (p.key() == "nomaly.chunk_rows") p.set_value("99999999999");
     EXPECT_NE(load_error(m).find("nomaly.chunk_rows must be 1.."), std::string::npos) << load_error(m);
   }
+}
+
+// Every integer constant of the kNN/LOF graphs (row-chunk Loop, candidate stage, exact fallback), set to each
+// of a few hostile values: the model is refused with OnnxModelError, or it loads and scores 5 rows (any score;
+// no crash, no unbounded allocation). What fuzz_onnx would find by chance, swept systematically.
+TEST(OnnxModelSizeCheck, EveryIntegerConstantMutationIsRefusedOrScoresSafely) {
+  const std::vector<float> X{0.1f, 0.2f, 0.3f, 5.0f, -5.0f, 2.0f, 0.0f, 0.0f, 0.0f, 1e6f, 1e6f, 1e6f, -3.0f, 1.0f, 0.5f};
+  const std::vector<std::int64_t> hostile{0, -1, 2, 3, 1 << 20, 1LL << 40, INT64_MAX, INT64_MIN};
+  std::size_t refused = 0, scored = 0;
+  for (const char* algo : {"knn", "lof"}) {
+    const ::onnx::ModelProto good = knn_like(algo);
+    for (const auto& t : good.graph().initializer()) {
+      if (t.data_type() != ::onnx::TensorProto::INT64 || t.raw_data().size() / 8 == 0) continue;
+      for (std::size_t at = 0; at < t.raw_data().size() / 8; ++at) {
+        for (const std::int64_t v : hostile) {
+          ::onnx::ModelProto m = good;
+          for (auto& u : *m.mutable_graph()->mutable_initializer()) {
+            if (u.name() != t.name()) continue;
+            std::string raw = u.raw_data();
+            std::memcpy(raw.data() + at * 8, &v, 8);
+            u.set_raw_data(raw);
+          }
+          try {
+            const OnnxModel model = OnnxModel::load_bytes(m.SerializeAsString(), "mutated.onnx");
+            EXPECT_EQ(model.score({X.data(), 5, 3}).scores.size(), 5u);
+            ++scored;
+          } catch (const Error&) {
+            ++refused;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(refused, 100u);
+  EXPECT_GT(scored, 0u) << "values the writer itself uses (0, -1, 2, 3 for some constants) still load";
 }
 
 // A minimal valid graph: X [N, 3] -> op(inputs) -> scores, with int64 initializers.
