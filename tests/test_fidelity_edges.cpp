@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <random>
 #include <limits>
 
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/onnx_model.hpp"
 #include "nomaly/onnx/parity.hpp"
 #include "nomaly/registry.hpp"
+#include "persistence/store_internal.hpp"
 #include "test_util.hpp"
 
 namespace nomaly {
@@ -44,6 +47,81 @@ TEST(FidelityEdges, KnnNearFloatMaxMatchesIncludingInfiniteDistances) {
   const auto onnx = m.score(qv).scores;
   for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(onnx[i] == native[i]) << "row " << i << ": " << onnx[i] << " vs " << native[i];
   EXPECT_TRUE(parity_report(onnx, native, parity_floor(*det)).ok());
+}
+
+struct EdgeCase {
+  std::string name;
+  Dataset train;
+  std::vector<float> query;  // rows of train.cols values, scored besides the save check's rows
+};
+
+Dataset from(std::size_t n, std::size_t d, const std::function<float(std::size_t, std::size_t)>& f) {
+  Dataset ds;
+  ds.rows = n, ds.cols = d;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) ds.X.push_back(f(i, j));
+  for (std::size_t j = 0; j < d; ++j) ds.feature_names.push_back("f" + std::to_string(j));
+  return ds;
+}
+
+std::vector<EdgeCase> edge_cases() {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> N(0.f, 1.f);
+  std::uniform_int_distribution<int> I(0, 2);
+  std::vector<EdgeCase> c;
+  c.push_back({"constant column", from(50, 3, [&](std::size_t, std::size_t j) { return j == 0 ? 3.5f : N(rng); }), {0, 0, 0, 9, 9, 9}});
+  c.push_back({"all constant", from(40, 3, [](std::size_t, std::size_t) { return 2.0f; }), {2, 2, 2, 0, 1, 5}});
+  c.push_back({"integer ties", from(200, 4, [&](std::size_t, std::size_t) { return static_cast<float>(I(rng)); }), {0, 1, 2, 3, -1, 5, 2, 2}});
+  c.push_back({"d = 1", from(100, 1, [&](std::size_t, std::size_t) { return N(rng); }), {0, 30, -30}});
+  c.push_back({"duplicated rows", from(100, 3, [](std::size_t i, std::size_t j) { return static_cast<float>((i % 10) * 3 + j) * 0.37f; }), {0, 0, 0, 1, 2, 3}});
+  c.push_back({"near float max", from(60, 3, [&](std::size_t, std::size_t) { return std::clamp(N(rng), -3.0f, 3.0f) * 1e38f; }), {3.4e38f, -3.4e38f, 0, 0, 0, 0}});
+  c.push_back({"near min normal", from(60, 3, [&](std::size_t, std::size_t) { return N(rng) * 1.2e-37f; }), {1.2e-38f, 0, -1e-37f, 1, 1, 1}});
+  c.push_back({"mixed scales", from(80, 4, [&](std::size_t, std::size_t j) { return N(rng) * std::pow(10.0f, -30.0f + 20.0f * static_cast<float>(j)); }),
+               {1e-28f, 1e-8f, 1e12f, 1e32f, 0, 0, 0, 0}});
+  c.push_back({"far rows", from(100, 3, [&](std::size_t, std::size_t) { return N(rng); }), {1e2f, 1e2f, 1e2f, -1e4f, 1e4f, 0, 1e6f, -1e6f, 1e6f, 1e7f, 0, 0}});
+  c.push_back({"one outlier", from(100, 3, [](std::size_t i, std::size_t j) { return i == 99 && j == 2 ? 1e6f : 0.0f; }), {0, 0, 5e5f, 1, 1, 1}});
+  c.push_back({"two rows", from(2, 2, [](std::size_t i, std::size_t j) { return i == j ? 1.0f : 0.0f; }), {0.5f, 0.5f, 10, -3}});
+  return c;
+}
+
+// Save's check (make_onnx_artifact: the reference rows and 256 random rows in their box) and the query rows,
+// for every detector with an ONNX converter (deep ones need libtorch and are covered by their own tests).
+TEST(FidelityEdges, EveryDetectorOnEdgeDataSavesAndMatchesNative) {
+  const std::vector<std::pair<std::string, json>> algos{
+      {"iforest", {{"random_state", 1}, {"n_estimators", 20}}}, {"lof", json::object()}, {"knn", json::object()},
+      {"pca", json::object()}, {"mcd", {{"random_state", 1}}}, {"hbos", json::object()}, {"ecod", json::object()},
+      {"copod", json::object()}, {"ocsvm", json::object()}};
+  for (const EdgeCase& ec : edge_cases()) {
+    for (const auto& [algo, params] : algos) {
+      const std::string what = ec.name + " / " + algo;
+      std::unique_ptr<Detector> det;
+      try {
+        det = create_detector(algo, params);
+        det->fit(ec.train.view());
+      } catch (const Error&) {
+        continue;  // a typed refusal to fit (e.g. MCD on 2 rows) is not an ONNX fidelity question
+      }
+      DetectorEntity ent;
+      ent.id = "edge";
+      ent.algorithm = algo;
+      ent.is_fitted = true;
+      ent.feature_names = ec.train.feature_names;
+      ent.model = std::move(det);
+      std::string bytes;
+      try {
+        bytes = make_onnx_artifact(ent, /*strict=*/true).bytes;
+      } catch (const Error& e) {
+        ADD_FAILURE() << what << ": save check failed: " << e.what();
+        continue;
+      }
+      const MatrixView q{ec.query.data(), ec.query.size() / ec.train.cols, ec.train.cols};
+      const auto native = ent.model->score_samples(q);
+      const auto onnx = OnnxModel::load_bytes(bytes, algo + ".onnx").score(q).scores;
+      const ParityReport r = parity_report(onnx, native, parity_floor(*ent.model));
+      EXPECT_TRUE(r.ok()) << what << ": query row " << r.worst_row << " native " << native[r.worst_row] << ", ONNX "
+                          << onnx[r.worst_row] << " (rel " << r.max_rel << ")";
+    }
+  }
 }
 
 }  // namespace
