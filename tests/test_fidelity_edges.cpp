@@ -8,6 +8,7 @@
 #include <random>
 #include <limits>
 
+#include "nomaly/errors.hpp"
 #include "nomaly/onnx/export.hpp"
 #include "nomaly/onnx/onnx_model.hpp"
 #include "nomaly/onnx/parity.hpp"
@@ -109,7 +110,7 @@ TEST(FidelityEdges, EveryDetectorOnEdgeDataSavesAndMatchesNative) {
       ent.model = std::move(det);
       std::string bytes;
       try {
-        bytes = make_onnx_artifact(ent, /*strict=*/true).bytes;
+        bytes = detail::make_onnx_artifact(ent, /*strict=*/true).bytes;
       } catch (const Error& e) {
         ADD_FAILURE() << what << ": save check failed: " << e.what();
         continue;

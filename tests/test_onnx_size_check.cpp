@@ -119,6 +119,8 @@ TEST(OnnxModelSizeCheck, EveryIntegerConstantMutationIsRefusedOrScoresSafely) {
   auto* in = g->add_input();
   in->set_name("X");
   in->mutable_type()->mutable_tensor_type()->set_elem_type(::onnx::TensorProto::FLOAT);
+  in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_param("N");
+  in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(3);
   for (const auto& [name, v] : inits) {
     auto* t = g->add_initializer();
     t->set_name(name);
@@ -135,6 +137,7 @@ TEST(OnnxModelSizeCheck, EveryIntegerConstantMutationIsRefusedOrScoresSafely) {
   auto* out = g->add_output();
   out->set_name("scores");
   out->mutable_type()->mutable_tensor_type()->set_elem_type(::onnx::TensorProto::FLOAT);
+  out->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_param("N");
   return m;
 }
 
