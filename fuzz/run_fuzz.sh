@@ -27,6 +27,9 @@ cmake --build "$BUILD" -j "${FUZZ_JOBS:-2}" --target make_seeds $(printf 'fuzz_%
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}"
 export LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# ONNX Runtime's arena cap (docs/onnx-contract.md), below libFuzzer's 2 GiB -malloc_limit_mb: a graph that
+# computes a huge size must fail as an OnnxModelError, which is what the harness accepts.
+export NOMALY_ONNX_MAX_MEMORY_MB="${NOMALY_ONNX_MAX_MEMORY_MB:-1024}"
 
 SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS"

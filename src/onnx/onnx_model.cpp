@@ -6,8 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <unistd.h>
+
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -18,10 +22,30 @@ namespace nomaly {
 
 namespace {
 
+// The cap on ONNX Runtime's CPU memory: NOMALY_ONNX_MAX_MEMORY_MB, else the machine's physical memory.
+std::size_t ort_memory_cap() {
+  if (const char* v = std::getenv("NOMALY_ONNX_MAX_MEMORY_MB"); v && *v) {
+    std::size_t mb = 0;
+    const auto res = std::from_chars(v, v + std::strlen(v), mb);
+    if (res.ec == std::errc{} && *res.ptr == '\0' && mb > 0) return mb << 20;
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : std::size_t{0};
+}
+
 // One process-wide environment. A function-local static is constructed before the first session and,
 // being destroyed in reverse order of construction, outlives any static that holds a session.
+// Second line of defence behind check_sizes (proto_util.hpp): every session allocates from one env arena capped
+// at ort_memory_cap(), so a graph that computes an absurd size (which no constant check can foresee) gets an
+// ORT error ("Available memory of ... is smaller than requested bytes"), an OnnxModelError, not an OOM kill.
 Ort::Env& ort_env() {
-  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "nomaly");
+  static Ort::Env env = [] {
+    Ort::Env e(ORT_LOGGING_LEVEL_WARNING, "nomaly");
+    const Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    const Ort::ArenaCfg cfg(ort_memory_cap(), -1, -1, -1);
+    e.CreateAndRegisterAllocator(cpu, cfg);
+    return e;
+  }();
   return env;
 }
 
@@ -236,6 +260,7 @@ OnnxModel OnnxModel::load_bytes(const std::string& bytes, const std::string& nam
     so.SetIntraOpNumThreads(std::max(0, options.intra_op_threads));
     so.SetInterOpNumThreads(1);
     so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+    so.AddConfigEntry("session.use_env_allocators", "1");  // the capped arena of ort_env()
     const auto t0 = std::chrono::steady_clock::now();
     impl->session = Ort::Session(ort_env(), bytes.data(), bytes.size(), so);
     impl->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

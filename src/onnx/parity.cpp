@@ -27,9 +27,14 @@ ParityReport parity_report(const std::vector<float>& got, const std::vector<floa
   ParityReport r;
   r.floor = floor;
   for (std::size_t i = 0; i < want.size() && i < got.size(); ++i) {
-    double d = std::fabs(static_cast<double>(got[i]) - static_cast<double>(want[i]));
-    if (std::isnan(d)) d = std::numeric_limits<double>::infinity();
-    const double rel = d / std::max(std::fabs(static_cast<double>(want[i])), floor);
+    const double g = got[i], w = want[i];
+    // Equal values (the same infinity, or NaN on both sides) agree; otherwise a non-finite difference (an
+    // infinity or NaN on one side only) is an infinite error. inf/inf used to give a NaN ratio, which no
+    // comparison caught: an ONNX score of 5 passed against a native inf.
+    const bool same = g == w || (std::isnan(g) && std::isnan(w));
+    double d = same ? 0.0 : std::fabs(g - w);
+    if (!std::isfinite(d)) d = std::numeric_limits<double>::infinity();
+    const double rel = same ? 0.0 : std::isinf(d) ? d : d / std::max(std::fabs(w), floor);
     r.max_abs = std::max(r.max_abs, d);
     if (rel > r.max_rel) {
       r.max_rel = rel;

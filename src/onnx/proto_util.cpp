@@ -93,7 +93,8 @@ std::string check(const ::onnx::ModelProto& model) {
   } catch (const std::exception& e) {
     return e.what();
   }
-  return check_tree_ensembles(model);
+  if (std::string err = check_tree_ensembles(model); !err.empty()) return err;
+  return check_sizes(model);
 }
 
 OnnxIoInfo io_info(const ::onnx::ValueInfoProto& vi) {

@@ -28,6 +28,13 @@ std::string read_model_file(const std::string& path);
 /// duplicate node id, or a cycle (ONNX Runtime would loop forever). Part of parse_and_check.
 std::string check_tree_ensembles(const ::onnx::ModelProto& model);
 
+/// Empty, or why a constant would make ONNX Runtime allocate an unbounded size (size_check.cpp): an integer
+/// constant read as a shape, repeat count, pad, k, depth or Loop trip count beyond 2^28 elements in any graph,
+/// or, in nomaly's row-chunk kNN/LOF graph, any integer constant other than the one the writer puts there (chunk
+/// size bounded by nomaly.chunk_rows and the training-set size). Names the node or initializer. Part of
+/// parse_and_check.
+std::string check_sizes(const ::onnx::ModelProto& model);
+
 /// "tensor(float)", "seq(map(int64,tensor(float)))", ...
 std::string type_text(const ::onnx::TypeProto& type);
 /// Dims of a tensor type: the value, or -1 for symbolic/unknown dims. Empty when there is no shape.

@@ -179,9 +179,11 @@ def main():
         if len(expected) != len(scores):
             print(f"check failed: golden rows {len(expected)} != scored rows {len(scores)}", file=sys.stderr)
             return 1
-        diff = np.abs(scores - expected)
+        same = (scores == expected) | (np.isnan(scores) & np.isnan(expected))  # the same inf / NaN agrees
+        with np.errstate(invalid="ignore"):
+            diff = np.where(same, 0.0, np.nan_to_num(np.abs(scores - expected), nan=np.inf, posinf=np.inf))
         floor = max(1e-3 * float(np.ptp(expected)), 1.1754943508222875e-38) if len(diff) else 1.0
-        rel = float(np.max(diff / np.maximum(floor, np.abs(expected)))) if len(diff) else 0.0
+        rel = float(np.max(np.where(np.isinf(diff), np.inf, diff / np.maximum(floor, np.abs(expected))))) if len(diff) else 0.0
         mismatches = int(np.sum(labels != expected_labels))
         print(f"rows {len(expected)}  max |diff| {float(np.max(diff)) if len(diff) else 0.0:.3e}  "
               f"max rel {rel:.3e}  label mismatches {mismatches}")
@@ -381,9 +383,11 @@ async function main() {
     const floor = Math.max(1e-3 * (Math.max(...expected) - Math.min(...expected)), 1.1754943508222875e-38);
     rows.forEach((r, i) => {
       const e = expected[i];
-      const d = Math.abs(scores[i] - e);
+      const same = scores[i] === e || (Number.isNaN(scores[i]) && Number.isNaN(e)); // the same inf / NaN agrees
+      const raw = same ? 0 : Math.abs(scores[i] - e);
+      const d = Number.isFinite(raw) ? raw : Infinity;
       maxDiff = Math.max(maxDiff, d);
-      maxRel = Math.max(maxRel, d / Math.max(floor, Math.abs(e)));
+      maxRel = Math.max(maxRel, Number.isFinite(d) ? d / Math.max(floor, Math.abs(e)) : Infinity);
       if (labels[i] !== Number(r[1])) mismatches += 1;
     });
     if (rows.length !== n) throw new CheckError(`golden rows ${rows.length} != scored rows ${n}`);
