@@ -15,12 +15,14 @@ namespace {
 
 std::vector<ParamSpec> hbos_params() {
   return {
-      {"n_bins", 10, "int >= 1", "equal-width bins per feature"},
+      {"n_bins", 10, "int in [1, 100000]", "equal-width bins per feature"},
       {"alpha", 0.1, "float in (0, 1)", "regulariser added to bin densities before log2"},
       {"tol", 0.5, "float in (0, 1)", "out-of-range tolerance in edge-bin widths"},
       {"contamination", 0.1, "float in (0, 0.5] | \"auto\"", "expected outlier share (PyOD default 0.1)"},
   };
 }
+
+constexpr std::int64_t kMaxBins = 100000;
 
 double open_unit(const json& p, const std::string& name) {
   const double v = param_float(p, name);
@@ -32,7 +34,9 @@ double open_unit(const json& p, const std::string& name) {
 
 Hbos::Hbos(const json& params) : Detector("hbos", params) {
   const std::int64_t b = param_int(this->params(), "n_bins");
-  if (b < 1) throw ParameterError("parameter 'n_bins' must be >= 1, got " + std::to_string(b));
+  // The upper bound keeps a mistyped count from exhausting memory (d x n_bins doubles, several times).
+  if (b < 1 || b > kMaxBins)
+    throw ParameterError("parameter 'n_bins' must be in [1, " + std::to_string(kMaxBins) + "], got " + std::to_string(b));
   n_bins_ = static_cast<std::size_t>(b);
   alpha_ = open_unit(this->params(), "alpha");
   tol_ = open_unit(this->params(), "tol");
