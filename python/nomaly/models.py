@@ -5,12 +5,13 @@ PyOD's BaseDetector: fit / decision_function / predict / fit_predict, decision_s
 import inspect
 import json
 import os
+import warnings
 
 import numpy as np
 
 from . import _nomaly
 from ._validation import to_matrix
-from .errors import DependencyMissing, NotFittedError
+from .errors import DependencyMissing, NotFittedError, ParameterError
 
 try:  # get_params/set_params/clone/Pipeline come from sklearn when it is importable (PyOD does the same).
     from sklearn.base import BaseEstimator as _Base
@@ -20,14 +21,32 @@ except ImportError:  # pragma: no cover
 _ALGORITHMS = {a["name"]: a for a in json.loads(_nomaly.algorithms_json())}
 
 
-def _json_default(v):
+# sklearn draws seeds below 2**31 - 1 from a RandomState (sklearn.utils.check_random_state + randint(MAX_INT)).
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def _param_value(name, v):
+    """A parameter value as JSON-ready Python; ParameterError naming the parameter when it has no JSON form."""
+    if name == "random_state" and isinstance(v, np.random.RandomState):
+        return int(v.randint(_MAX_SEED))  # a new seed per fit, as sklearn estimators draw from a RandomState
+    if name == "random_state" and isinstance(v, np.random.Generator):
+        raise ParameterError("parameter 'random_state' expects None, an int or a numpy.random.RandomState (as "
+                             "scikit-learn); a numpy.random.Generator is not accepted: pass an int seed, e.g. "
+                             "int(rng.integers(2**31 - 1))")
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
     if isinstance(v, np.integer):
         return int(v)
-    if isinstance(v, np.floating):
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            raise ParameterError(f"parameter '{name}' must be finite, got {v!r}")
         return float(v)
-    if isinstance(v, (np.ndarray, tuple)):
-        return list(v)
-    raise TypeError(f"parameter value {v!r} of type {type(v).__name__} is not JSON")
+    if isinstance(v, (np.ndarray, tuple, list)):
+        return [_param_value(name, x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
+    if v is None or isinstance(v, (int, str)):
+        return v
+    raise ParameterError(f"parameter '{name}' has a value of type {type(v).__name__} ({v!r:.60}); "
+                         f"expected a number, a string, a bool, None or a list")
 
 
 def _n_jobs(v):
@@ -35,6 +54,15 @@ def _n_jobs(v):
     if isinstance(v, (int, np.integer)) and v < 0:
         return 0 if v == -1 else max(1, (os.cpu_count() or 1) + 1 + int(v))
     return v
+
+
+def _warn_clipped(cls_name, requested, used):
+    """A UserWarning per parameter the core clipped to the data (n_neighbors > n - 1, max_samples > n), as
+    scikit-learn warns; the value used is stored in the model (det.params_json)."""
+    for name, value in requested.items():
+        if name in used and used[name] != value and name != "random_state":
+            warnings.warn(f"{cls_name}: {name} = {value!r} does not fit the training data; {name} = {used[name]!r} "
+                          f"is used (and stored in the model)", UserWarning, stacklevel=3)
 
 
 class BaseDetector(_Base):
@@ -46,17 +74,19 @@ class BaseDetector(_Base):
     # ---- parameters ---------------------------------------------------------------------------------------
     def _params_json(self):
         names = [p["name"] for p in _ALGORITHMS[self._algorithm]["params"]]
-        params = {n: getattr(self, n) for n in names}
+        params = {n: _param_value(n, getattr(self, n)) for n in names}
         if "n_jobs" in params:
             params["n_jobs"] = _n_jobs(params["n_jobs"])
-        return json.dumps(params, default=_json_default)
+        return json.dumps(params, allow_nan=False)
 
     # ---- fit / score ------------------------------------------------------------------------------------------
     def fit(self, X, y=None):
         """Fits on X (n_samples, n_features); y is ignored (unsupervised, as in PyOD). Returns self."""
         X32, names = to_matrix(X)
-        det = _nomaly.create_detector(self._algorithm, self._params_json())
+        requested = json.loads(self._params_json())
+        det = _nomaly.create_detector(self._algorithm, json.dumps(requested))
         det.fit(X32)  # releases the GIL
+        _warn_clipped(type(self).__name__, requested, json.loads(det.params_json))
         self._det = det
         self._train = None if len(det.training_scores()) else np.array(X32, copy=True)
         self._decision_scores = None
