@@ -49,8 +49,20 @@ def _param_value(name, v):
                          f"expected a number, a string, a bool, None or a list")
 
 
+def _erf(z):
+    try:
+        from scipy.special import erf
+    except ImportError:  # pragma: no cover - scipy comes with sklearn
+        import math
+        erf = np.vectorize(math.erf, otypes=[np.float64])
+    return erf(z)
+
+
 def _n_jobs(v):
-    """sklearn's n_jobs convention -> nomaly's (0 = all cores): -1 all cores, -2 all but one, ..."""
+    """sklearn's n_jobs convention -> nomaly's (0 = all cores): None 1 (sklearn's default outside a joblib
+    context), -1 all cores, -2 all but one, ..."""
+    if v is None:
+        return 1
     if isinstance(v, (int, np.integer)) and v < 0:
         return 0 if v == -1 else max(1, (os.cpu_count() or 1) + 1 + int(v))
     return v
@@ -119,6 +131,27 @@ class BaseDetector(_Base):
     def predict(self, X):
         """0/1 labels (1 = anomaly: score > threshold_)."""
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def predict_proba(self, X, method="linear", return_confidence=False):
+        """(n, 2) array: column 1 = probability of being an outlier, PyOD's conversion of the scores.
+        method "linear": the score min-max scaled by the training scores' range, clipped to [0, 1]; "unify":
+        erf((score - mean) / (std * sqrt(2))) of the training scores, clipped to [0, 1] (Kriegel et al. 2011).
+        return_confidence (PyOD's ExCeeD confidence) is not offered: ParameterError."""
+        if return_confidence:
+            raise ParameterError("predict_proba(return_confidence=True) is not supported by nomaly")
+        if method not in ("linear", "unify"):
+            raise ParameterError(f"predict_proba: method must be 'linear' or 'unify' (as PyOD), got {method!r}")
+        train = np.asarray(self.decision_scores_, dtype=np.float64)
+        test = self.decision_function(X)
+        if method == "linear":
+            span = train.max() - train.min()
+            p1 = (test - train.min()) / (span if span > 0 else 1.0)  # sklearn's MinMaxScaler: a 0 range scales by 1
+        else:
+            sigma = train.std()
+            z = (test - train.mean()) / ((sigma if sigma > 0 else 1.0) * np.sqrt(2.0))
+            p1 = _erf(z)
+        p1 = np.clip(p1, 0.0, 1.0)
+        return np.column_stack([1.0 - p1, p1])
 
     def fit_predict(self, X, y=None):
         """fit(X) then labels_ (PyOD: the training labels, from decision_scores_)."""
@@ -235,6 +268,7 @@ def _make_class(algorithm, class_name):
             setattr(self, name, value)  # stored as given: sklearn.clone checks identity
 
     __init__.__signature__ = sig
+    __init__.__qualname__ = f"{class_name}.__init__"  # TypeErrors name the class, not the factory
     params_doc = "\n".join(f"    {p['name']} = {_default(p)!r}  ({p['type']}) {p['help']}" for p in info["params"])
     doc = f"{info['summary']}\n\nReference: {info['reference']}\n\nParameters (`nomaly algorithms`):\n{params_doc}\n"
     cls = type(class_name, (BaseDetector,), {"__init__": __init__, "__doc__": doc, "_algorithm": algorithm,

@@ -2,6 +2,7 @@
 store (LoadedModel). Both score with decision_function/predict like the detectors."""
 
 import json
+import numbers
 import os
 
 import numpy as np
@@ -40,9 +41,10 @@ class OnnxModel(_ScorerBase):
             self._model = _nomaly.OnnxModel.load_bytes(self._bytes, "<bytes>", self.threads, self.batch_size)
         else:
             path = os.fspath(source)
+            # The core opens the file first: a folder, a missing file or a native model get its typed messages.
+            self._model = _nomaly.OnnxModel.load_file(path, self.threads, self.batch_size)
             with open(path, "rb") as f:
                 self._bytes = f.read()
-            self._model = _nomaly.OnnxModel.load_file(path, self.threads, self.batch_size)
         self._meta = json.loads(self._model.metadata_json)
 
     def _run(self, X32):
@@ -121,6 +123,9 @@ MAX_THREADS = 1024
 
 
 def _checked_runtime_options(threads, batch_size):
+    for name, v in (("threads", threads), ("batch_size", batch_size)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise ParameterError(f"{name} must be an int, got {v!r:.60}")
     threads, batch_size = int(threads), int(batch_size)
     if not 0 <= threads <= MAX_THREADS:
         raise ParameterError(f"threads must be in [0, {MAX_THREADS}] (0 = all cores), got {threads}")

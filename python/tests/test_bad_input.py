@@ -128,3 +128,104 @@ def test_low_level_type_errors_are_short():
     assert str(e.value) == "X: expected a 2-D float32 array, got list"
     with pytest.raises(nomaly.CorruptModel, match="bad magic"):
         _nomaly.from_native_bytes(bytearray(blob), "n")
+
+
+# ---- a PyOD/sklearn user's break-test ---------------------------------------------------------------------
+
+
+def test_layouts_dtypes_and_memory_maps_score_like_the_float32_array(tmp_path):
+    det = nomaly.IForest(n_estimators=30, random_state=2).fit(X_OK)
+    ref = det.decision_function(X_OK.astype(np.float32))
+    mm = np.memmap(tmp_path / "x.f32", dtype=np.float32, mode="w+", shape=X_OK.shape)
+    mm[:] = X_OK
+    mm.flush()
+    ro = np.memmap(tmp_path / "x.f32", dtype=np.float32, mode="r", shape=X_OK.shape)
+    strided = np.repeat(X_OK, 2, axis=1)[:, ::2]  # a non-contiguous view
+    assert not strided.flags.c_contiguous
+    for variant in (X_OK.tolist(), np.asfortranarray(X_OK), ro, strided):
+        assert det.decision_function(variant).tolist() == ref.tolist()
+    assert det.decision_function(X_OK[::-1]).tolist() == ref[::-1].tolist()
+    assert det.decision_function(X_OK[::3]).tolist() == ref[::3].tolist()
+    f16 = X_OK.astype(np.float16)
+    assert det.decision_function(f16).tolist() == det.decision_function(f16.astype(np.float32)).tolist()
+    tiny = np.full((2, 2), 1e-40, dtype=np.float32)  # float32 denormals are finite values
+    assert np.isfinite(det.decision_function(tiny)).all()
+    with pytest.raises(nomaly.DataError, match=r"value 1e\+300 is outside the float32 range at row 0, column 1"):
+        det.decision_function(np.array([[0.0, 1e300]]))
+
+
+def test_predict_proba_follows_pyod():
+    det = nomaly.KNN().fit(X_OK)
+    train = det.decision_scores_
+    test = det.decision_function(X_OK[:7] * 3)
+    p = det.predict_proba(X_OK[:7] * 3)
+    lin = np.clip((test - train.min()) / (train.max() - train.min()), 0, 1)
+    assert p.shape == (7, 2) and np.allclose(p[:, 1], lin) and np.allclose(p.sum(axis=1), 1)
+    from scipy.special import erf
+    u = det.predict_proba(X_OK[:7] * 3, method="unify")
+    assert np.allclose(u[:, 1], np.clip(erf((test - train.mean()) / (train.std() * np.sqrt(2))), 0, 1))
+    with pytest.raises(nomaly.ParameterError, match="method must be 'linear' or 'unify'"):
+        det.predict_proba(X_OK, method="softmax")
+    with pytest.raises(nomaly.NotFittedError):
+        nomaly.KNN().predict_proba(X_OK)
+
+
+def test_sklearn_style_parameters():
+    assert nomaly.IForest(n_jobs=None, n_estimators=10).fit(X_OK).threshold_ > 0  # sklearn's None = 1 job
+    with pytest.raises(TypeError, match=r"IForest.__init__\(\) takes 1 positional argument"):
+        nomaly.IForest(100)
+    with pytest.raises(ValueError, match="Invalid parameter 'n_trees'"):
+        nomaly.IForest().set_params(n_trees=5)
+    with pytest.raises(nomaly.ParameterError, match=r"parameter 'n_estimators' must be >= 1, got -1"):
+        nomaly.IForest().set_params(n_estimators=-1).fit(X_OK)
+
+
+def test_service_and_onnx_model_reject_odd_arguments_with_short_typed_errors(tmp_path):
+    svc = nomaly.ModelPersistenceService(tmp_path / "store")
+    det = svc.register(nomaly.HBOS().fit(X_OK), "ok.model-1")
+    for call in (svc.save_model, svc.load_model, svc.delete_model, svc.get_detector):
+        for bad in (None, 5):
+            with pytest.raises(TypeError) as e:
+                call(bad)
+            assert str(e.value) == f"detector_id must be a str, got {type(bad).__name__}"
+    for bad in ("", "../x", "a b", "x" * 65, ".x"):
+        with pytest.raises(nomaly.InvalidDetectorId, match="invalid detector id"):
+            svc.save_model(bad)
+    with pytest.raises(TypeError, match=r"format must be a str \('native' or 'onnx'\), got NoneType"):
+        svc.save_model(det.id, format=None)
+    svc.save_model(det.id)
+    with pytest.raises(nomaly.ParameterError, match=r"batch_size must be >= 0"):
+        svc.load_model(det.id, batch_size=-1)
+    with pytest.raises(nomaly.ParameterError, match=r"threads must be an int, got 1.5"):
+        svc.load_model(det.id, threads=1.5)
+    assert svc.load_model(det.id).decision_function(X_OK).tolist() == det.decision_function(X_OK).tolist()
+
+    onnx = nomaly.KNN().fit(X_OK).to_onnx()
+    with pytest.raises(nomaly.ParameterError, match=r"threads must be an int, got 'x'"):
+        nomaly.OnnxModel(onnx, threads="x")
+    with pytest.raises(nomaly.OnnxModelError, match="is a folder, not an ONNX model file"):
+        nomaly.OnnxModel(tmp_path)
+    with pytest.raises(nomaly.OnnxModelError, match="empty input"):
+        nomaly.OnnxModel(b"")
+    stub = tmp_path / "stub.onnx"
+    stub.write_bytes(b"not protobuf at all")
+    with pytest.raises(nomaly.OnnxModelError, match="not an ONNX model"):
+        nomaly.OnnxModel(stub)
+    with pytest.raises(nomaly.OnnxModelError, match=r"is a nomaly native model \(.nomaly\), not ONNX"):
+        nomaly.OnnxModel(det.to_native_bytes())
+
+
+def test_pickled_model_scores_the_same_in_another_process():
+    import pickle
+    import subprocess
+    import sys
+
+    det = nomaly.LOF().fit(X_OK)
+    code = ("import pickle, sys; det = pickle.loads(sys.stdin.buffer.read()); "
+            "sys.stdout.buffer.write(pickle.dumps((det.decision_function(det._train_rows), det.decision_scores_)))")
+    det._train_rows = X_OK  # travels with the pickle (a plain attribute)
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(det), capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr.decode()[-500:]
+    scores, train = pickle.loads(out.stdout)
+    assert scores.tolist() == det.decision_function(X_OK).tolist()
+    assert train.tolist() == det.decision_scores_.tolist()
