@@ -26,6 +26,12 @@ TEST(ParamBounds, HbosBinsAndForestSizeAreBounded) {
   EXPECT_EQ(param_error("hbos", {{"n_bins", 1000000000}}), "parameter 'n_bins' must be in [1, 100000], got 1000000000");
   EXPECT_EQ(param_error("iforest", {{"n_estimators", 1099511627776LL}}),
             "parameter 'n_estimators' must be <= 100000, got 1099511627776");
+  try {
+    create_detector("hbos", {{"n_bins", 100000}})->fit(synthetic(10, 400).view());
+    ADD_FAILURE() << "no ParameterError for 4e7 bins";
+  } catch (const ParameterError& e) {
+    EXPECT_STREQ(e.what(), "parameter 'n_bins' = 100000 for 400 features is 40000000 bins; at most 33554432 (2^25) in all");
+  }
   // The bounds themselves are accepted.
   EXPECT_EQ(param_error("hbos", {{"n_bins", 100000}}), "(no ParameterError)");
   EXPECT_EQ(param_error("iforest", {{"n_estimators", 100000}, {"max_samples", 4}}), "(no ParameterError)");

@@ -23,6 +23,7 @@ std::vector<ParamSpec> hbos_params() {
 }
 
 constexpr std::int64_t kMaxBins = 100000;
+constexpr std::size_t kMaxTotalBins = std::size_t{1} << 25;
 
 double open_unit(const json& p, const std::string& name) {
   const double v = param_float(p, name);
@@ -44,6 +45,10 @@ Hbos::Hbos(const json& params) : Detector("hbos", params) {
 
 std::vector<float> Hbos::fit_impl(MatrixView X) {
   const std::size_t n = X.rows, d = X.cols, B = n_bins_;
+  // Each bin costs ~48 bytes (edges, densities, counts, scores): the total is bounded too (~1.6 GB).
+  if (static_cast<double>(B) * static_cast<double>(d) > static_cast<double>(kMaxTotalBins))
+    throw ParameterError("parameter 'n_bins' = " + std::to_string(B) + " for " + std::to_string(d) + " features is " +
+                         std::to_string(B * d) + " bins; at most " + std::to_string(kMaxTotalBins) + " (2^25) in all");
   edges_.assign(d, {});
   hist_.assign(d, {});
   thresholds_.assign(d, {});
