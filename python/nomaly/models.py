@@ -193,7 +193,7 @@ class BaseDetector(_Base):
     @classmethod
     def from_native_bytes(cls, data, name="<bytes>"):
         """A fitted detector from native bytes (from to_native_bytes or a store's model.nomaly)."""
-        det, entity_json = _nomaly.from_native_bytes(bytes(data), name)
+        det, entity_json = _nomaly.from_native_bytes(data, name)  # bytes-like; a short TypeError otherwise
         if cls._algorithm is not None and det is not None and det.algorithm != cls._algorithm:
             raise TypeError(f"{name} holds a {det.algorithm} model, not a {cls.__name__} "
                             f"({cls._algorithm}); use nomaly.BaseDetector.from_native_bytes to get its own class")

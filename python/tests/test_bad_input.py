@@ -128,6 +128,9 @@ def test_low_level_type_errors_are_short():
     assert str(e.value) == "X: expected a 2-D float32 array, got list"
     with pytest.raises(nomaly.CorruptModel, match="bad magic"):
         _nomaly.from_native_bytes(bytearray(blob), "n")
+    with pytest.raises(TypeError) as e:
+        nomaly.IForest.from_native_bytes("not bytes")
+    assert str(e.value) == "data: expected bytes, got str"
 
 
 # ---- a PyOD/sklearn user's break-test ---------------------------------------------------------------------
