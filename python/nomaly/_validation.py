@@ -174,7 +174,11 @@ def to_matrix(X, model_names=None, n_features=None, source="X"):
     if names is not None:
         _check_unique(names, source)
     if names is not None and model_names:
-        chosen = _nomaly.select_columns(names, list(model_names), source)
+        try:
+            chosen = _nomaly.select_columns(names, list(model_names), source)
+        except DataError as e:  # the CLI's hint names its flag; from Python, a plain array is scored in order
+            raise DataError(str(e).replace("pass --positional to score the columns in order",
+                                           "pass X.to_numpy() to score the columns in order")) from None
         if chosen is not None:
             X = X.loc[:, [X.columns[names.index(c)] for c in chosen]]
             names = chosen

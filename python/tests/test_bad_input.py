@@ -55,6 +55,9 @@ def test_duplicate_column_names_are_refused_at_fit_and_score():
     det = nomaly.KNN().fit(df)
     with pytest.raises(nomaly.DataError, match=r"duplicate column name 'a' \(columns 0 and 2\)"):
         det.decision_function(dup)
+    with pytest.raises(nomaly.DataError, match=r"missing feature columns a, b .*; pass X.to_numpy\(\) to score the "
+                                               r"columns in order$"):
+        det.decision_function(pd.DataFrame(X_OK, columns=["x", "y"]))
     # the same rule as the core CSV reader, which the CLI uses
     assert det.decision_function(df[["b", "a"]]).tolist() == det.decision_function(df).tolist()
 
