@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _nomaly
 from ._validation import to_matrix
-from .errors import ParameterError
+from .errors import OnnxModelError, ParameterError
 
 
 class _ScorerBase:
@@ -36,6 +36,17 @@ class OnnxModel(_ScorerBase):
 
     def __init__(self, source, threads=0, batch_size=0):
         self.threads, self.batch_size = _checked_runtime_options(threads, batch_size)
+        try:
+            self._load(source)
+        except OnnxModelError as e:
+            stub = _stub_message(source)
+            if stub is None:
+                raise
+            raise OnnxModelError(f"{str(e).split(':')[0]}: a nomaly ONNX stub, not an ONNX model ({stub}); score it "
+                                 f"with nomaly.open_model(path), which follows the stub to the native model") from None
+        self._meta = json.loads(self._model.metadata_json)
+
+    def _load(self, source):
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._bytes = bytes(source)
             self._model = _nomaly.OnnxModel.load_bytes(self._bytes, "<bytes>", self.threads, self.batch_size)
@@ -45,7 +56,6 @@ class OnnxModel(_ScorerBase):
             self._model = _nomaly.OnnxModel.load_file(path, self.threads, self.batch_size)
             with open(path, "rb") as f:
                 self._bytes = f.read()
-        self._meta = json.loads(self._model.metadata_json)
 
     def _run(self, X32):
         return self._model.score(X32, self.batch_size)
@@ -83,6 +93,22 @@ class OnnxModel(_ScorerBase):
 
     def __setstate__(self, state):
         self.__init__(state["bytes"], state["threads"], state["batch_size"])
+
+
+def _stub_message(source):
+    """The message of a nomaly ONNX stub (the JSON file written when a detector had no ONNX export), else None."""
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source[:1 << 20])
+        else:
+            with open(os.fspath(source), "rb") as f:
+                data = f.read(1 << 20)
+        stub = json.loads(data) if data.lstrip()[:1] == b"{" else None
+    except (OSError, ValueError, TypeError):
+        return None
+    if isinstance(stub, dict) and stub.get("model_type") == "stub":
+        return str(stub.get("message", "no ONNX export"))
+    return None
 
 
 class LoadedModel(_ScorerBase):

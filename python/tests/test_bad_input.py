@@ -1,6 +1,7 @@
 """Bad input a PyOD/sklearn user can pass: each is a typed nomaly error (DataError / ParameterError, both
 ValueErrors as in sklearn) whose message names the row, column or parameter; never a raw numpy/pybind error."""
 
+import json
 import warnings
 
 import numpy as np
@@ -217,6 +218,12 @@ def test_service_and_onnx_model_reject_odd_arguments_with_short_typed_errors(tmp
     stub.write_bytes(b"not protobuf at all")
     with pytest.raises(nomaly.OnnxModelError, match="not an ONNX model"):
         nomaly.OnnxModel(stub)
+    stub.write_text(json.dumps({"model_type": "stub", "format": "nomaly-onnx-stub/1", "native_model": "model.nomaly",
+                                "message": "No ONNX converter for this detector (test)"}))
+    for src in (stub, stub.read_bytes()):
+        with pytest.raises(nomaly.OnnxModelError, match=r"a nomaly ONNX stub, not an ONNX model \(No ONNX converter "
+                                                        r"for this detector \(test\)\); score it with nomaly.open_model"):
+            nomaly.OnnxModel(src)
     with pytest.raises(nomaly.OnnxModelError, match=r"is a nomaly native model \(.nomaly\), not ONNX"):
         nomaly.OnnxModel(det.to_native_bytes())
 
