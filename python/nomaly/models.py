@@ -5,12 +5,13 @@ PyOD's BaseDetector: fit / decision_function / predict / fit_predict, decision_s
 import inspect
 import json
 import os
+import warnings
 
 import numpy as np
 
 from . import _nomaly
 from ._validation import to_matrix
-from .errors import DependencyMissing, NotFittedError
+from .errors import DependencyMissing, NotFittedError, ParameterError
 
 try:  # get_params/set_params/clone/Pipeline come from sklearn when it is importable (PyOD does the same).
     from sklearn.base import BaseEstimator as _Base
@@ -20,21 +21,60 @@ except ImportError:  # pragma: no cover
 _ALGORITHMS = {a["name"]: a for a in json.loads(_nomaly.algorithms_json())}
 
 
-def _json_default(v):
+# sklearn draws seeds below 2**31 - 1 from a RandomState (sklearn.utils.check_random_state + randint(MAX_INT)).
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def _param_value(name, v):
+    """A parameter value as JSON-ready Python; ParameterError naming the parameter when it has no JSON form."""
+    if name == "random_state" and isinstance(v, np.random.RandomState):
+        return int(v.randint(_MAX_SEED))  # a new seed per fit, as sklearn estimators draw from a RandomState
+    if name == "random_state" and isinstance(v, np.random.Generator):
+        raise ParameterError("parameter 'random_state' expects None, an int or a numpy.random.RandomState (as "
+                             "scikit-learn); a numpy.random.Generator is not accepted: pass an int seed, e.g. "
+                             "int(rng.integers(2**31 - 1))")
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
     if isinstance(v, np.integer):
         return int(v)
-    if isinstance(v, np.floating):
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            raise ParameterError(f"parameter '{name}' must be finite, got {v!r}")
         return float(v)
-    if isinstance(v, (np.ndarray, tuple)):
-        return list(v)
-    raise TypeError(f"parameter value {v!r} of type {type(v).__name__} is not JSON")
+    if isinstance(v, (np.ndarray, tuple, list)):
+        return [_param_value(name, x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
+    if v is None or isinstance(v, (int, str)):
+        return v
+    raise ParameterError(f"parameter '{name}' has a value of type {type(v).__name__} ({v!r:.60}); "
+                         f"expected a number, a string, a bool, None or a list")
+
+
+def _erf(z):
+    try:
+        from scipy.special import erf
+    except ImportError:  # pragma: no cover - scipy comes with sklearn
+        import math
+        erf = np.vectorize(math.erf, otypes=[np.float64])
+    return erf(z)
 
 
 def _n_jobs(v):
-    """sklearn's n_jobs convention -> nomaly's (0 = all cores): -1 all cores, -2 all but one, ..."""
+    """sklearn's n_jobs convention -> nomaly's (0 = all cores): None 1 (sklearn's default outside a joblib
+    context), -1 all cores, -2 all but one, ..."""
+    if v is None:
+        return 1
     if isinstance(v, (int, np.integer)) and v < 0:
         return 0 if v == -1 else max(1, (os.cpu_count() or 1) + 1 + int(v))
     return v
+
+
+def _warn_clipped(cls_name, requested, used):
+    """A UserWarning per parameter the core clipped to the data (n_neighbors > n - 1, max_samples > n), as
+    scikit-learn warns; the value used is stored in the model (det.params_json)."""
+    for name, value in requested.items():
+        if name in used and used[name] != value and name != "random_state":
+            warnings.warn(f"{cls_name}: {name} = {value!r} does not fit the training data; {name} = {used[name]!r} "
+                          f"is used (and stored in the model)", UserWarning, stacklevel=3)
 
 
 class BaseDetector(_Base):
@@ -46,17 +86,19 @@ class BaseDetector(_Base):
     # ---- parameters ---------------------------------------------------------------------------------------
     def _params_json(self):
         names = [p["name"] for p in _ALGORITHMS[self._algorithm]["params"]]
-        params = {n: getattr(self, n) for n in names}
+        params = {n: _param_value(n, getattr(self, n)) for n in names}
         if "n_jobs" in params:
             params["n_jobs"] = _n_jobs(params["n_jobs"])
-        return json.dumps(params, default=_json_default)
+        return json.dumps(params, allow_nan=False)
 
     # ---- fit / score ------------------------------------------------------------------------------------------
     def fit(self, X, y=None):
         """Fits on X (n_samples, n_features); y is ignored (unsupervised, as in PyOD). Returns self."""
         X32, names = to_matrix(X)
-        det = _nomaly.create_detector(self._algorithm, self._params_json())
+        requested = json.loads(self._params_json())
+        det = _nomaly.create_detector(self._algorithm, json.dumps(requested))
         det.fit(X32)  # releases the GIL
+        _warn_clipped(type(self).__name__, requested, json.loads(det.params_json))
         self._det = det
         self._train = None if len(det.training_scores()) else np.array(X32, copy=True)
         self._decision_scores = None
@@ -89,6 +131,27 @@ class BaseDetector(_Base):
     def predict(self, X):
         """0/1 labels (1 = anomaly: score > threshold_)."""
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def predict_proba(self, X, method="linear", return_confidence=False):
+        """(n, 2) array: column 1 = probability of being an outlier, PyOD's conversion of the scores.
+        method "linear": the score min-max scaled by the training scores' range, clipped to [0, 1]; "unify":
+        erf((score - mean) / (std * sqrt(2))) of the training scores, clipped to [0, 1] (Kriegel et al. 2011).
+        return_confidence (PyOD's ExCeeD confidence) is not offered: ParameterError."""
+        if return_confidence:
+            raise ParameterError("predict_proba(return_confidence=True) is not supported by nomaly")
+        if method not in ("linear", "unify"):
+            raise ParameterError(f"predict_proba: method must be 'linear' or 'unify' (as PyOD), got {method!r}")
+        train = np.asarray(self.decision_scores_, dtype=np.float64)
+        test = self.decision_function(X)
+        if method == "linear":
+            span = train.max() - train.min()
+            p1 = (test - train.min()) / (span if span > 0 else 1.0)  # sklearn's MinMaxScaler: a 0 range scales by 1
+        else:
+            sigma = train.std()
+            z = (test - train.mean()) / ((sigma if sigma > 0 else 1.0) * np.sqrt(2.0))
+            p1 = _erf(z)
+        p1 = np.clip(p1, 0.0, 1.0)
+        return np.column_stack([1.0 - p1, p1])
 
     def fit_predict(self, X, y=None):
         """fit(X) then labels_ (PyOD: the training labels, from decision_scores_)."""
@@ -130,7 +193,7 @@ class BaseDetector(_Base):
     @classmethod
     def from_native_bytes(cls, data, name="<bytes>"):
         """A fitted detector from native bytes (from to_native_bytes or a store's model.nomaly)."""
-        det, entity_json = _nomaly.from_native_bytes(bytes(data), name)
+        det, entity_json = _nomaly.from_native_bytes(data, name)  # bytes-like; a short TypeError otherwise
         if cls._algorithm is not None and det is not None and det.algorithm != cls._algorithm:
             raise TypeError(f"{name} holds a {det.algorithm} model, not a {cls.__name__} "
                             f"({cls._algorithm}); use nomaly.BaseDetector.from_native_bytes to get its own class")
@@ -205,6 +268,7 @@ def _make_class(algorithm, class_name):
             setattr(self, name, value)  # stored as given: sklearn.clone checks identity
 
     __init__.__signature__ = sig
+    __init__.__qualname__ = f"{class_name}.__init__"  # TypeErrors name the class, not the factory
     params_doc = "\n".join(f"    {p['name']} = {_default(p)!r}  ({p['type']}) {p['help']}" for p in info["params"])
     doc = f"{info['summary']}\n\nReference: {info['reference']}\n\nParameters (`nomaly algorithms`):\n{params_doc}\n"
     cls = type(class_name, (BaseDetector,), {"__init__": __init__, "__doc__": doc, "_algorithm": algorithm,

@@ -2,13 +2,14 @@
 store (LoadedModel). Both score with decision_function/predict like the detectors."""
 
 import json
+import numbers
 import os
 
 import numpy as np
 
 from . import _nomaly
 from ._validation import to_matrix
-from .errors import ParameterError
+from .errors import OnnxModelError, ParameterError
 
 
 class _ScorerBase:
@@ -35,15 +36,26 @@ class OnnxModel(_ScorerBase):
 
     def __init__(self, source, threads=0, batch_size=0):
         self.threads, self.batch_size = _checked_runtime_options(threads, batch_size)
+        try:
+            self._load(source)
+        except OnnxModelError as e:
+            stub = _stub_message(source)
+            if stub is None:
+                raise
+            raise OnnxModelError(f"{str(e).split(':')[0]}: a nomaly ONNX stub, not an ONNX model ({stub}); score it "
+                                 f"with nomaly.open_model(path), which follows the stub to the native model") from None
+        self._meta = json.loads(self._model.metadata_json)
+
+    def _load(self, source):
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._bytes = bytes(source)
             self._model = _nomaly.OnnxModel.load_bytes(self._bytes, "<bytes>", self.threads, self.batch_size)
         else:
             path = os.fspath(source)
+            # The core opens the file first: a folder, a missing file or a native model get its typed messages.
+            self._model = _nomaly.OnnxModel.load_file(path, self.threads, self.batch_size)
             with open(path, "rb") as f:
                 self._bytes = f.read()
-            self._model = _nomaly.OnnxModel.load_file(path, self.threads, self.batch_size)
-        self._meta = json.loads(self._model.metadata_json)
 
     def _run(self, X32):
         return self._model.score(X32, self.batch_size)
@@ -81,6 +93,22 @@ class OnnxModel(_ScorerBase):
 
     def __setstate__(self, state):
         self.__init__(state["bytes"], state["threads"], state["batch_size"])
+
+
+def _stub_message(source):
+    """The message of a nomaly ONNX stub (the JSON file written when a detector had no ONNX export), else None."""
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source[:1 << 20])
+        else:
+            with open(os.fspath(source), "rb") as f:
+                data = f.read(1 << 20)
+        stub = json.loads(data) if data.lstrip()[:1] == b"{" else None
+    except (OSError, ValueError, TypeError):
+        return None
+    if isinstance(stub, dict) and stub.get("model_type") == "stub":
+        return str(stub.get("message", "no ONNX export"))
+    return None
 
 
 class LoadedModel(_ScorerBase):
@@ -121,6 +149,9 @@ MAX_THREADS = 1024
 
 
 def _checked_runtime_options(threads, batch_size):
+    for name, v in (("threads", threads), ("batch_size", batch_size)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise ParameterError(f"{name} must be an int, got {v!r:.60}")
     threads, batch_size = int(threads), int(batch_size)
     if not 0 <= threads <= MAX_THREADS:
         raise ParameterError(f"threads must be in [0, {MAX_THREADS}] (0 = all cores), got {threads}")

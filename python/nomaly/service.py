@@ -6,7 +6,20 @@ import os
 
 from . import _nomaly
 from .models import BaseDetector, _wrap_fitted
-from .scoring import LoadedModel
+from .scoring import LoadedModel, _checked_runtime_options
+
+
+def _id(detector_id):
+    """Detector ids are str (the core validates their characters: InvalidDetectorId)."""
+    if not isinstance(detector_id, str):
+        raise TypeError(f"detector_id must be a str, got {type(detector_id).__name__}")
+    return detector_id
+
+
+def _format(format):
+    if not isinstance(format, str):
+        raise TypeError(f"format must be a str ('native' or 'onnx'), got {type(format).__name__}")
+    return format
 
 
 class ModelPersistenceService:
@@ -27,13 +40,17 @@ class ModelPersistenceService:
         det = getattr(detector, "_det", None)
         if det is None:  # an unfitted detector is registered with its parameters, as the C++ entity allows
             det = _nomaly.create_detector(detector._algorithm, detector._params_json())
+        if detector_id is not None:
+            _id(detector_id)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
         detector.id = self._store.register(det, detector_id or "", name or "", detector._names(),
                                            json.dumps(metadata or {}))
         return detector
 
     def get_detector(self, detector_id):
         """The registered detector (fitted when it was registered fitted). DetectorNotFound when absent."""
-        found = self._store.find(detector_id)
+        found = self._store.find(_id(detector_id))
         if found is None:
             from .errors import DetectorNotFound
             raise DetectorNotFound(f"Detector {detector_id} not found")
@@ -48,15 +65,16 @@ class ModelPersistenceService:
         """Saves the registered detector's model; returns the model file's path (str).
         DetectorNotFound, NotFitted, UnknownFormat, FeatureDisabled (format='onnx' with NOMALY_DEEP_LEARNING
         false; nothing written); OnnxExportError with strict_onnx for a detector without an ONNX converter."""
-        return self._store.save_model(detector_id, format, json.dumps(metadata or {}), bool(strict_onnx))
+        return self._store.save_model(_id(detector_id), _format(format), json.dumps(metadata or {}), bool(strict_onnx))
 
     def load_model(self, detector_id, format="native", threads=0, batch_size=0):
         """A fitted scorer (LoadedModel) with decision_function/predict. NoSavedModel, CorruptModel, UnknownFormat."""
-        return LoadedModel(self._store.load_model(detector_id, format, int(threads), int(batch_size)), int(batch_size))
+        threads, batch_size = _checked_runtime_options(threads, batch_size)
+        return LoadedModel(self._store.load_model(_id(detector_id), _format(format), threads, batch_size), batch_size)
 
     def export_model(self, detector_id, export_dir, triton=False):
         """Writes a deployment bundle; returns {relative path: absolute path} (SHA256SUMS lists the checksums)."""
-        return dict(self._store.export_model(detector_id, os.fspath(export_dir), bool(triton)))
+        return dict(self._store.export_model(_id(detector_id), os.fspath(export_dir), bool(triton)))
 
     def list_saved_models(self):
         """{detector id: metadata.json content} for every saved model."""
@@ -65,7 +83,7 @@ class ModelPersistenceService:
     def delete_model(self, detector_id, unregister=False):
         """Removes the saved models of `detector_id` (and with unregister=True its repository record, as
         `nomaly delete`). False when nothing was there."""
-        removed = self._store.delete_model(detector_id)
+        removed = self._store.delete_model(_id(detector_id))
         if unregister:
             removed = self._store.unregister(detector_id) or removed
         return removed

@@ -27,6 +27,31 @@ pyb::array_t<std::int64_t> to_int64(const std::vector<int>& v) {
   return out;
 }
 
+namespace {
+
+[[noreturn]] void wrong_arg(const char* what, const char* expected, const pyb::handle& h) {
+  throw pyb::type_error(std::string(what) + ": expected " + expected + ", got " + Py_TYPE(h.ptr())->tp_name);
+}
+
+}  // namespace
+
+std::string bytes_arg(const pyb::handle& h, const char* what) {
+  if (PyBytes_Check(h.ptr())) return std::string(pyb::reinterpret_borrow<pyb::bytes>(h));
+  if (!PyByteArray_Check(h.ptr()) && !PyMemoryView_Check(h.ptr())) wrong_arg(what, "bytes", h);
+  return std::string(pyb::reinterpret_steal<pyb::bytes>(PyBytes_FromObject(h.ptr())));
+}
+
+std::string str_arg(const pyb::handle& h, const char* what) {
+  if (!PyUnicode_Check(h.ptr())) wrong_arg(what, "str", h);
+  return h.cast<std::string>();
+}
+
+FloatMatrix matrix_arg(const pyb::handle& h, const char* what) {
+  FloatMatrix X = FloatMatrix::ensure(h);
+  if (!X) wrong_arg(what, "a 2-D float32 array", h);
+  return X;
+}
+
 json parse_json_arg(const std::string& text, const std::string& what) {
   try {
     return json::parse(text);
@@ -38,10 +63,12 @@ json parse_json_arg(const std::string& text, const std::string& what) {
 namespace {
 
 // Raises nomaly.errors.<name> (a Python class, so NotFittedError can subclass sklearn's) with the C++ message.
-void raise_as(const char* name, const std::exception& e) {
+void raise_as(const char* name, const std::string& message) {
   const pyb::object cls = pyb::module_::import("nomaly.errors").attr(name);
-  PyErr_SetString(cls.ptr(), e.what());
+  PyErr_SetString(cls.ptr(), message.c_str());
 }
+
+void raise_as(const char* name, const std::exception& e) { raise_as(name, std::string(e.what())); }
 
 }  // namespace
 
@@ -87,6 +114,17 @@ void bind_errors(pyb::module_&) {
     } catch (const std::filesystem::filesystem_error& e) {
       // A read-only or missing store folder reaches here from std::filesystem: typed, with the path in the message.
       raise_as("IoError", e);
+    } catch (const pyb::builtin_exception&) {
+      throw;  // pybind's own (TypeError, ...), translated by pybind
+    } catch (const pyb::error_already_set&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw;  // MemoryError
+    } catch (const std::exception& e) {
+      // Foreign exceptions (libtorch, ORT) can carry multi-line stack dumps: the first line, as a ModelError
+      // (a RuntimeError), as the CLI reports them with exit 4.
+      const std::string what = e.what();
+      raise_as("ModelError", what.substr(0, what.find('\n')));
     }
   });
 }

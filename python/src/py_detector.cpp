@@ -42,13 +42,15 @@ void bind_detector(pyb::module_& m) {
       .def_property_readonly("n_features", &Detector::n_features)
       .def_property_readonly("threshold", &Detector::threshold)
       .def("fit",
-           [](Detector& d, const FloatMatrix& X) {
+           [](Detector& d, const pyb::handle& arg) {
+             const FloatMatrix X = matrix_arg(arg, "X");
              const MatrixView v = view_of(X);
              pyb::gil_scoped_release release;
              d.fit(v);
            })
       .def("score_samples",
-           [](const Detector& d, const FloatMatrix& X) {
+           [](const Detector& d, const pyb::handle& arg) {
+             const FloatMatrix X = matrix_arg(arg, "X");
              const MatrixView v = view_of(X);
              std::vector<float> s;
              {
@@ -80,8 +82,9 @@ void bind_detector(pyb::module_& m) {
     return create_detector(name, parse_json_arg(params_json, name + " parameters"));
   });
   // Native bytes -> (fitted detector, entity JSON without the model).
-  m.def("from_native_bytes", [](const pyb::bytes& b, const std::string& name) {
-    DetectorEntity e = decode_native_entity(std::string(b), name);
+  m.def("from_native_bytes", [](const pyb::handle& b, const pyb::handle& name_arg) {
+    const std::string name = str_arg(name_arg, "name");
+    DetectorEntity e = decode_native_entity(bytes_arg(b, "data"), name);
     if (!e.model) throw CorruptModel(name + ": holds no fitted model");
     return pyb::make_tuple(e.model, e.to_json().dump());
   });

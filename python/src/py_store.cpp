@@ -50,7 +50,8 @@ pyb::tuple score_tuple(std::vector<float> scores, std::vector<int> labels) {
 
 /// (scores, labels) of a Scorer or an OnnxModel, scored with the GIL released.
 template <class Model>
-pyb::tuple score_released(const Model& model, const FloatMatrix& X, std::size_t batch_size) {
+pyb::tuple score_released(const Model& model, const pyb::handle& arg, std::size_t batch_size) {
+  const FloatMatrix X = matrix_arg(arg, "X");
   const MatrixView v = view_of(X);
   auto r = [&] {
     pyb::gil_scoped_release release;
@@ -71,8 +72,9 @@ void bind_store(pyb::module_& m) {
                     return std::make_shared<OnnxModel>(OnnxModel::load_file(path, {threads, batch}));
                   })
       .def_static("load_bytes",
-                  [](const pyb::bytes& b, const std::string& name, int threads, std::size_t batch) {
-                    std::string bytes(b);
+                  [](const pyb::handle& b, const pyb::handle& name_arg, int threads, std::size_t batch) {
+                    const std::string name = str_arg(name_arg, "name");
+                    std::string bytes = bytes_arg(b, "data");
                     pyb::gil_scoped_release release;
                     return std::make_shared<OnnxModel>(OnnxModel::load_bytes(bytes, name, {threads, batch}));
                   })

@@ -243,9 +243,9 @@ BAD_INPUTS = [
     ("no columns", lambda X: X[:, :0], r"0 feature columns"),
     ("strings", lambda X: [[1.0, 2.0, 3.0, 4.0], [1.0, "abc", 3.0, 4.0]], r"non-numeric value 'abc' at row 1, column 1"),
     ("object column", lambda X: pd.DataFrame(X, columns=list("abcd")).assign(c=["x"] * 20),
-     r"column 2 \('c'\) is not numeric: dtype object \(row 0 holds 'x'\)"),
+     r"column 2 \('c'\) is not numeric: dtype object: non-numeric value 'x' at row 0"),
     ("None", lambda X: None, r"X is None"),
-    ("complex", lambda X: X.astype(complex), r"complex values"),
+    ("complex", lambda X: X.astype(complex), r"complex array \(dtype complex128\) is not numeric: complex value"),
 ]
 
 

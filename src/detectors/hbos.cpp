@@ -15,12 +15,15 @@ namespace {
 
 std::vector<ParamSpec> hbos_params() {
   return {
-      {"n_bins", 10, "int >= 1", "equal-width bins per feature"},
+      {"n_bins", 10, "int in [1, 100000]", "equal-width bins per feature"},
       {"alpha", 0.1, "float in (0, 1)", "regulariser added to bin densities before log2"},
       {"tol", 0.5, "float in (0, 1)", "out-of-range tolerance in edge-bin widths"},
       {"contamination", 0.1, "float in (0, 0.5] | \"auto\"", "expected outlier share (PyOD default 0.1)"},
   };
 }
+
+constexpr std::int64_t kMaxBins = 100000;
+constexpr std::size_t kMaxTotalBins = std::size_t{1} << 25;
 
 double open_unit(const json& p, const std::string& name) {
   const double v = param_float(p, name);
@@ -32,7 +35,9 @@ double open_unit(const json& p, const std::string& name) {
 
 Hbos::Hbos(const json& params) : Detector("hbos", params) {
   const std::int64_t b = param_int(this->params(), "n_bins");
-  if (b < 1) throw ParameterError("parameter 'n_bins' must be >= 1, got " + std::to_string(b));
+  // The upper bound keeps a mistyped count from exhausting memory (d x n_bins doubles, several times).
+  if (b < 1 || b > kMaxBins)
+    throw ParameterError("parameter 'n_bins' must be in [1, " + std::to_string(kMaxBins) + "], got " + std::to_string(b));
   n_bins_ = static_cast<std::size_t>(b);
   alpha_ = open_unit(this->params(), "alpha");
   tol_ = open_unit(this->params(), "tol");
@@ -40,6 +45,10 @@ Hbos::Hbos(const json& params) : Detector("hbos", params) {
 
 std::vector<float> Hbos::fit_impl(MatrixView X) {
   const std::size_t n = X.rows, d = X.cols, B = n_bins_;
+  // Each bin costs ~48 bytes (edges, densities, counts, scores): the total is bounded too (~1.6 GB).
+  if (static_cast<double>(B) * static_cast<double>(d) > static_cast<double>(kMaxTotalBins))
+    throw ParameterError("parameter 'n_bins' = " + std::to_string(B) + " for " + std::to_string(d) + " features is " +
+                         std::to_string(B * d) + " bins; at most " + std::to_string(kMaxTotalBins) + " (2^25) in all");
   edges_.assign(d, {});
   hist_.assign(d, {});
   thresholds_.assign(d, {});

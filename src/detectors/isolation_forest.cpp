@@ -24,7 +24,7 @@ namespace {
 
 std::vector<ParamSpec> iforest_params() {
   return {
-      {"n_estimators", 100, "int >= 1", "number of isolation trees"},
+      {"n_estimators", 100, "int in [1, 100000]", "number of isolation trees"},
       {"max_samples", "auto", "\"auto\" | int >= 2 | float in (0, 1]", "rows drawn per tree; auto = min(256, n)"},
       {"contamination", "auto", "\"auto\" | float in (0, 0.5]", "expected outlier share; auto = threshold 0.5"},
       {"max_features", 1.0, "int >= 1 | float in (0, 1]", "features drawn per tree"},
@@ -162,8 +162,14 @@ class TreeBuilder {
 }  // namespace
 
 IsolationForest::IsolationForest(const json& params) : Detector("iforest", params) {
-  if (param_int(params, "n_estimators") < 1)
+  // 100000 trees of 256 rows already take ~1 GB; a larger count is a typo that would exhaust memory.
+  constexpr std::int64_t kMaxEstimators = 100000;
+  const std::int64_t n_trees = param_int(params, "n_estimators");
+  if (n_trees < 1)
     throw ParameterError("parameter 'n_estimators' must be >= 1, got " + params.at("n_estimators").dump());
+  if (n_trees > kMaxEstimators)
+    throw ParameterError("parameter 'n_estimators' must be <= " + std::to_string(kMaxEstimators) + ", got " +
+                         params.at("n_estimators").dump());
   const json& ms = params.at("max_samples");
   if (ms.is_number_integer()) {
     if (ms.get<std::int64_t>() < 2) throw ParameterError("parameter 'max_samples' must be >= 2, got " + ms.dump());

@@ -107,7 +107,9 @@ struct DeepNetwork {
 };
 
 /// Base of the libtorch detectors. Errors beyond Detector's: fit and restore throw FeatureDisabled when
-/// NOMALY_DEEP_LEARNING is false (flags.hpp).
+/// NOMALY_DEEP_LEARNING is false (flags.hpp). ParameterError: a hidden size outside [1, 2^20] (construction), or a
+/// network with more than 2^27 weights for the data's width (fit; nomaly's bound, PyOD has none, so that a
+/// mistyped size is refused instead of failing inside torch's allocator).
 class DeepDetector : public Detector {
  public:
   /// Called after every training epoch: phase is "train" for the detector's objective and "pretrain" for

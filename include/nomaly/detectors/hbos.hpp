@@ -3,7 +3,9 @@
 // pyod.models.hbos.HBOS (PyOD 1.x, static bins).
 //
 // Parameters (registry name "hbos"):
-//   n_bins        int >= 1, default 10        equal-width bins per feature (numpy.histogram(bins=n_bins))
+//   n_bins        int in [1, 100000], default 10   equal-width bins per feature (numpy.histogram(bins=n_bins));
+//                 PyOD has no upper bound, nomaly refuses more (ParameterError) so a typo cannot exhaust memory;
+//                 fit also refuses n_bins x n_features > 2^25 (ParameterError)
 //   alpha         float in (0, 1), default 0.1  regulariser added to each bin's density before log2
 //   tol           float in (0, 1), default 0.5  values at most tol * (edge bin width) outside the training range
 //                                               take the edge bin's score; farther ones take the worst bin's

@@ -2,7 +2,8 @@
 // parameter names (sklearn.ensemble.IsolationForest).
 //
 // Parameters (registry name "iforest"):
-//   n_estimators  int >= 1, default 100           number of isolation trees
+//   n_estimators  int in [1, 100000], default 100 number of isolation trees (sklearn has no upper bound; more
+//                 is refused with ParameterError, as ~1 GB of trees is already reached at 100000)
 //   max_samples   "auto" | int >= 1 | float in (0, 1], default "auto" = min(256, n)   subsample size psi per tree
 //   contamination "auto" | float in (0, 0.5], default "auto"  ("auto" -> decision threshold 0.5, sklearn's offset_)
 //   max_features  int >= 1 | float in (0, 1], default 1.0      features drawn (without replacement) per tree

@@ -140,6 +140,10 @@ struct Config {
   double pretrain_weight_decay = 0.0;  // Deep SVDD only
 };
 
+// Bounds that keep a mistyped size from exhausting memory (torch would abort the allocation with a stack dump).
+constexpr std::int64_t kMaxHidden = std::int64_t{1} << 20;
+constexpr std::int64_t kMaxWeights = std::int64_t{1} << 27;  // 512 MB of float32 weights, ~2 GB with Adam's state
+
 [[noreturn]] void bad(const std::string& name, const std::string& rule, const json& v) {
   throw ParameterError("parameter '" + name + "' must be " + rule + ", got " + v.dump());
 }
@@ -149,7 +153,8 @@ Config read_config(const json& p, const std::string& weight_decay_name) {
   c.hidden = param_int_list(p, "hidden_neurons");
   if (c.hidden.empty()) bad("hidden_neurons", "a non-empty list of integers >= 1", p.at("hidden_neurons"));
   for (auto h : c.hidden)
-    if (h < 1 || h > (1 << 20)) bad("hidden_neurons", "a non-empty list of integers >= 1", p.at("hidden_neurons"));
+    if (h < 1 || h > kMaxHidden)
+      bad("hidden_neurons", "a non-empty list of integers in [1, " + std::to_string(kMaxHidden) + "]", p.at("hidden_neurons"));
   const std::string act = param_string(p, "hidden_activation");
   if (act == "relu") c.act = Act::Relu;
   else if (act == "tanh") c.act = Act::Tanh;
@@ -184,6 +189,16 @@ Config read_config(const json& p, const std::string& weight_decay_name) {
       bad("pretrain_weight_decay", "a finite number >= 0", p.at("pretrain_weight_decay"));
   }
   return c;
+}
+
+/// ParameterError when the network for d features would hold more than kMaxWeights weights.
+void check_weight_budget(const std::vector<LayerPlan>& plan, std::size_t d, const json& hidden) {
+  double weights = 0.0;  // double: a product of two 2^20 sizes must not overflow
+  for (const LayerPlan& l : plan) weights += static_cast<double>(l.in) * static_cast<double>(l.out);
+  if (weights > static_cast<double>(kMaxWeights))
+    throw ParameterError("parameter 'hidden_neurons' = " + hidden.dump() + " gives " + std::to_string(static_cast<long long>(weights)) +
+                         " weights for " + std::to_string(d) + " features; at most " + std::to_string(kMaxWeights) +
+                         " (2^27) are allowed");
 }
 
 // ---- shared training / scoring / persistence ----------------------------------------------------------
@@ -287,7 +302,9 @@ class TorchDetector : public DeepDetector {
 
     fit_scaler(X);
     const torch::Tensor Z = standardized(X);
-    net_ = Mlp(make_plan(static_cast<std::int64_t>(X.cols)), cfg_.dropout);
+    const auto plan = make_plan(static_cast<std::int64_t>(X.cols));
+    check_weight_budget(plan, X.cols, params().at("hidden_neurons"));
+    net_ = Mlp(plan, cfg_.dropout);
     center_ = torch::Tensor();
     net_->train();
     pretrain(Z, rng);
