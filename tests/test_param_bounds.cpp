@@ -1,4 +1,4 @@
-// Upper bounds on sizes that would exhaust memory (docs/robustness.md rows 71-72): refused with a
+// Upper bounds on sizes that would exhaust memory (docs/robustness.md rows 74-75): refused with a
 // ParameterError naming the parameter and the bound, in the library and in the CLI (exit 2).
 #include <gtest/gtest.h>
 
