@@ -67,6 +67,36 @@ TEST_F(StoreGuard, ExportNeverDeletesOrReplacesTheUsersFiles) {
   EXPECT_TRUE(fs::exists(bundle / "triton" / "ex" / "config.pbtxt"));
 }
 
+// Bug: `train --overwrite` removed the replaced fit's model.onnx, so `nomaly serve --format onnx` answered 404
+// for the id until someone ran `save --format onnx`. The new fit gets a model.onnx of its own.
+TEST_F(StoreGuard, TrainOverwriteKeepsTheOnnxFormatTheReplacedModelHad) {
+  ASSERT_EQ(train("iforest", "srv", "--param n_estimators=10 --param random_state=1").status, 0);
+  ASSERT_EQ(nomaly("save " + s() + "srv --format onnx").status, 0);
+  const json before = json::parse(read_bytes(store / "srv" / "metadata.json"));
+  const CliResult r = train("iforest", "srv", "--param n_estimators=20 --param random_state=2 --overwrite --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("train: saved model.onnx too"), std::string::npos) << r.err;
+  const json after = json::parse(read_bytes(store / "srv" / "metadata.json"));
+  EXPECT_NE(after["fit_sha256"], before["fit_sha256"]);
+  ASSERT_TRUE(after["files"].contains("model.onnx")) << after.dump(2);
+  ASSERT_TRUE(after["files"].contains("model.nomaly")) << after.dump(2);
+  EXPECT_NE(after["files"]["model.onnx"]["sha256"], before["files"]["model.onnx"]["sha256"]);
+  EXPECT_EQ(json::parse(r.out)["onnx_file"], (store / "srv" / "model.onnx").string());
+  // Both files are the new fit: the ONNX model scores the training rows as the native one does.
+  const CliResult v = nomaly("load " + s() + "srv --format onnx");
+  EXPECT_EQ(v.status, 0) << v.err << v.out;
+  const CliResult ver = nomaly("verify '" + (store / "srv" / "model.onnx").string() + "' --native '" +
+                                (store / "srv" / "model.nomaly").string() + "' --input '" + csv.string() + "' --json");
+  ASSERT_EQ(ver.status, 0) << ver.err << ver.out;
+  EXPECT_EQ(json::parse(ver.out)["n_rows"], 210) << ver.out;
+  EXPECT_EQ(json::parse(ver.out)["ok"], true) << ver.out;
+
+  // A model saved only natively stays native-only.
+  ASSERT_EQ(train("iforest", "nat", "--param n_estimators=10").status, 0);
+  ASSERT_EQ(train("iforest", "nat", "--param n_estimators=10 --overwrite").status, 0);
+  EXPECT_FALSE(fs::exists(store / "nat" / "model.onnx"));
+}
+
 // Bug: `train --id X` over an existing id replaced another algorithm's model with one log line.
 TEST_F(StoreGuard, TrainOverAnExistingIdNeedsOverwriteAndSaysWhatItReplaced) {
   ASSERT_EQ(train("iforest", "same", "--param n_estimators=10").status, 0);

@@ -57,33 +57,56 @@ Store existing_store(const std::string& root, const std::string& id) {
   return Store(root);
 }
 
-/// train --id X over an id that already holds a model: refused without --overwrite (before fitting), else
-/// described so the caller can say what it replaced. "" when the id is free.
-std::string check_train_id(const std::string& root, const std::string& id, bool overwrite) {
-  if (id.empty() || !fs::is_directory(root)) return "";
-  Store s(root);
+/// What train found under its --id before fitting: a description ("" when the id is free) and whether the
+/// replaced model had a model.onnx, which train then saves again so a server with --format onnx keeps the id.
+struct Replaced {
   std::string what;
+  bool had_onnx = false;
+};
+
+/// train --id X over an id that already holds a model: refused without --overwrite (before fitting), else
+/// described so the caller can say what it replaced.
+Replaced check_train_id(const std::string& root, const std::string& id, bool overwrite) {
+  if (id.empty() || !fs::is_directory(root)) return {};
+  Store s(root);
+  Replaced r;
   try {
-    if (const auto meta = s.service->saved_metadata(id)) what = describe_saved_model(*meta);
-    else if (const auto e = s.repo->find(id)) what = "algorithm " + e->algorithm + ", trained_at " + e->trained_at + ", not saved";
+    if (const auto meta = s.service->saved_metadata(id)) {
+      r.what = describe_saved_model(*meta);
+      r.had_onnx = meta->contains("files") && (*meta)["files"].is_object() && (*meta)["files"].contains("model.onnx");
+    } else if (const auto e = s.repo->find(id)) {
+      r.what = "algorithm " + e->algorithm + ", trained_at " + e->trained_at + ", not saved";
+    }
   } catch (const ModelError& ex) {
-    what = std::string("damaged: ") + ex.what();
+    r.what = std::string("damaged: ") + ex.what();
   }
-  if (!what.empty() && !overwrite)
-    throw RefusedOverwrite("detector id " + id + " already holds a model (" + what +
+  if (!r.what.empty() && !overwrite)
+    throw RefusedOverwrite("detector id " + id + " already holds a model (" + r.what +
                            "); nothing was changed. Choose another --id, or pass --overwrite to replace it");
-  return what;
+  return r;
 }
 
 /// The end of train: save (replacing only with --overwrite) and print the id, or one JSON object.
-void finish_train(const std::string& root, const DetectorEntity& e, const std::string& replaced, bool overwrite,
+void finish_train(const std::string& root, const DetectorEntity& e, const Replaced& replaced, bool overwrite,
                   bool as_json) {
   Store s(root);
   s.repo->save(e);
   SaveOptions so;
   so.overwrite = overwrite;
   const fs::path file = s.service->save_model(e.id, Format::Native, json::object(), so);
-  if (!replaced.empty()) std::cerr << "train: replaced detector " << e.id << " (" << replaced << ")\n";
+  if (!replaced.what.empty()) std::cerr << "train: replaced detector " << e.id << " (" << replaced.what << ")\n";
+  // The native save removed the replaced fit's model.onnx; a server with --format onnx would answer 404 until
+  // the next `save --format onnx`, so the new fit gets its ONNX file too. A failure keeps the native save.
+  fs::path onnx_file;
+  if (replaced.had_onnx) {
+    try {
+      onnx_file = s.service->save_model(e.id, Format::Onnx, json::object(), so);
+      std::cerr << "train: saved model.onnx too (the replaced model had one)\n";
+    } catch (const Error& ex) {
+      std::cerr << "warning: train: the replaced model had a model.onnx; saving the new one failed, only model.nomaly "
+                   "is saved: " << ex.what() << "\n";
+    }
+  }
   if (!as_json) {
     std::cout << e.id << "\n";
     return;
@@ -91,7 +114,8 @@ void finish_train(const std::string& root, const DetectorEntity& e, const std::s
   json out{{"id", e.id}, {"name", e.name}, {"algorithm", e.algorithm}, {"parameters", e.parameters},
            {"threshold", e.model->threshold()}, {"n_features", e.model->n_features()}, {"feature_names", e.feature_names},
            {"model_file", file.string()}, {"store", root}};
-  if (!replaced.empty()) out["replaced"] = replaced;
+  if (!onnx_file.empty()) out["onnx_file"] = onnx_file.string();
+  if (!replaced.what.empty()) out["replaced"] = replaced.what;
   if (e.metadata.is_object() && e.metadata.contains("training_metrics")) out["training_metrics"] = e.metadata["training_metrics"];
   std::cout << out.dump(2) << "\n";
 }
@@ -109,7 +133,7 @@ void run_train(const TrainOptions& o, bool id_given) {
   if (id_given && o.id.empty())
     throw ParameterError("--id is empty: give a detector id (1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..'; or a UUID v4), or omit --id for a new UUID");
   if (id_given) validate_detector_id(o.id);
-  const std::string replaced = check_train_id(o.store, o.id, o.overwrite);
+  const Replaced replaced = check_train_id(o.store, o.id, o.overwrite);
   const Table table = read_table(o.data.input, table_options(o.data));
   const Dataset& data = table.data;
   // stdout carries only the id (scripts capture it); the columns used go to stderr.
