@@ -71,7 +71,7 @@ void print_report(const RunReport& r, bool as_json, std::ostream& out) {
     if (r.roc_auc) j["roc_auc"] = *r.roc_auc;
     if (r.average_precision) j["average_precision"] = *r.average_precision;
     j.update(r.extra);
-    out << j.dump() << "\n";
+    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";  // paths (onnx_out, model) may hold any bytes
     return;
   }
   // %g style (precision 6): 5.5e-08 and 6.30989e+12 stay readable where %f showed 0.000000 or 13 digits.

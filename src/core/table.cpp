@@ -22,11 +22,8 @@ enum class Role : unsigned char { Unused, Feature, Label, Id };
 /// Offset of the first byte of `s` that does not start (or continue) a valid UTF-8 sequence, or npos.
 std::size_t utf8_error(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    const std::size_t n = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xE ? 3 : (u >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size() || (n == 2 && u < 0xC2)) return i;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    const std::size_t n = utf8_length(s, i);
+    if (n == 0) return i;
     i += n;
   }
   return std::string_view::npos;
