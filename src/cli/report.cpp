@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "core/out_file.hpp"
 #include "nomaly/detectors/deep.hpp"
 #include "nomaly/errors.hpp"
 #include "nomaly/metrics.hpp"
@@ -106,10 +107,9 @@ json parse_param_list(const std::vector<std::string>& assignments) {
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw IoError(path + ": cannot open for writing");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f.flush()) throw IoError(path + ": write failed");
+  detail::OutFile f(path);  // temp + rename: an interrupted write leaves no half-written model under `path`
+  f.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  f.commit();
 }
 
 void attach_progress(Detector& detector) {

@@ -234,6 +234,7 @@ void run_score(const ScoreOptions& o) {
   rep.load_seconds = load_s;
   rep.score_seconds = secs;
   if (!table.label_column.empty()) rep.extra["label_column"] = table.label_column;
+  if (!table.label_note.empty()) rep.extra["label_note"] = table.label_note;
   if (!table.unused_columns.empty()) rep.extra["ignored_columns"] = table.unused_columns;
   rep.extra["model"] = o.target;
   rep.extra["format"] = scorer->info().format;

@@ -329,7 +329,8 @@ int parse_label(std::string_view cell, const std::string& file, std::size_t line
   if (parse_float(cell, v) == NumStatus::Ok && (v == 0.0f || v == 1.0f)) return v == 1.0f ? 1 : 0;
   throw CsvError(file, line, col,
                  "label column '" + escape_text(colname) + "': value " + quote_cell(trim(cell)) +
-                     " is not 0 or 1 (1 = anomaly)");
+                     " is not 0 or 1 (1 = anomaly; a -1/1 or text label must be recoded, or read no label with "
+                     "--label-column '')");
 }
 
 std::string_view strip_bom(std::string_view r) {
