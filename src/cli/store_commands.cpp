@@ -113,7 +113,7 @@ void run_train(const TrainOptions& o, bool id_given) {
   const Table table = read_table(o.data.input, table_options(o.data));
   const Dataset& data = table.data;
   // stdout carries only the id (scripts capture it); the columns used go to stderr.
-  std::cerr << "train: " << describe_columns(table) << "\n";
+  if (verbosity() != Verbosity::Quiet) std::cerr << "train: " << describe_columns(table) << "\n";
   json params = parse_param_list(o.params);
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
   std::shared_ptr<Detector> det = create_detector(o.algorithm, params);
