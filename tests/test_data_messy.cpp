@@ -144,6 +144,11 @@ TEST_F(MessyData, R74_OutputsNeverReplaceAnInputAndAreNeverHalfWritten) {
       EXPECT_NE(r.err.find("is the input file"), std::string::npos) << r.err;
     }
   }
+  // A --store that is a file (here the input): exit 5 before the fit, the file untouched.
+  const CliResult st = run_cli("train -a iforest -i " + q(plain) + " --store " + q(plain));
+  EXPECT_EQ(st.status, 5) << st.err;
+  EXPECT_NE(st.err.find("is a file, not a model store folder; nothing was fitted"), std::string::npos) << st.err;
+  EXPECT_EQ(st.err.find("train: features"), std::string::npos) << st.err;
   EXPECT_EQ(read_bytes(plain), before);
   // An existing output interrupted mid-write (the file-size limit kills the process): the old file stays whole,
   // and no partial file is left under the user's name.

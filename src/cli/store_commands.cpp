@@ -109,6 +109,9 @@ void run_train(const TrainOptions& o, bool id_given) {
   if (id_given && o.id.empty())
     throw ParameterError("--id is empty: give a detector id (1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..'; or a UUID v4), or omit --id for a new UUID");
   if (id_given) validate_detector_id(o.id);
+  // The store is an output: a path that cannot become a folder fails before the fit, not after it.
+  if (fs::exists(o.store) && !fs::is_directory(o.store))
+    throw IoError("--store '" + o.store + "' is a file, not a model store folder; nothing was fitted");
   const std::string replaced = check_train_id(o.store, o.id, o.overwrite);
   const Table table = read_table(o.data.input, table_options(o.data));
   const Dataset& data = table.data;
