@@ -47,6 +47,7 @@ def load_config():
         return json.load(f)
 
 
+SEP = [","]  # --sep
 csv.field_size_limit(16 << 20)  # nomaly's line limit (the csv module's default is 128 KiB per field)
 
 
@@ -60,7 +61,7 @@ def read_records(path):
         else:
             f = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
         with f:
-            reader = csv.reader(f, strict=True, skipinitialspace=True)
+            reader = csv.reader(f, delimiter=SEP[0], strict=True, skipinitialspace=True)
             records, line = [], 1
             for fields in reader:
                 records.append((line, fields if any(x.strip(" \t") for x in fields) else []))
@@ -133,7 +134,9 @@ def read_features(path, feature_names):
     check_header(path, header)
     missing = [n for n in feature_names if n not in header]
     if missing:
-        raise DataError(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        hint = next((f"; the file looks {s!r}-separated: pass --sep {'tab' if s == chr(9) else repr(s)}"
+                     for s in ";\t|," if len(header) == 1 and s != SEP[0] and s in header[0]), "")
+        raise DataError(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} {', '.join(missing)}{hint}")
     idx = [header.index(n) for n in feature_names]
     data = []
     for line, r in records[1:]:
@@ -175,7 +178,11 @@ def main():
     parser.add_argument("input", nargs="?", help="CSV to score")
     parser.add_argument("--output", help="write score,label CSV here instead of stdout")
     parser.add_argument("--check", action="store_true", help="compare with the golden vectors")
+    parser.add_argument("--sep", default=",", help="field separator: one character, or 'tab' (as nomaly's --sep)")
     args = parser.parse_args()
+    SEP[0] = "\t" if args.sep in ("tab", "\\t") else args.sep
+    if len(SEP[0]) != 1 or SEP[0] in "\"\r\n":
+        parser.error("--sep must be one character (not a quote or a newline) or 'tab'")
     config = load_config()
     if config.get("stub"):
         print("This bundle holds a native nomaly model (no ONNX converter for "
@@ -280,6 +287,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
 class DataError extends Error {}
+let SEP = ','; // --sep
 class CheckError extends Error {}
 
 // Missing or changed bundle files against SHA256SUMS, as messages.
@@ -336,7 +344,7 @@ function parseCsv(path) {
         if (c === '\n') line++;
         field += c;
       }
-    } else if (c === ',') {
+    } else if (c === SEP) {
       endField();
     } else if (c === '\r' || c === '\n') {
       endRecord();
@@ -406,7 +414,11 @@ function readFeatures(path, names) {
   if (records.length === 0) throw new DataError(`${path}: empty file (expected a header row and data rows)`);
   const header = checkHeader(path, records[0].fields.map(trimBlanks));
   const missing = names.filter((n) => !header.includes(n));
-  if (missing.length) throw new DataError(`${path}: missing feature column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  if (missing.length) {
+    const s = header.length === 1 ? [';', '\t', '|', ','].find((x) => x !== SEP && header[0].includes(x)) : undefined;
+    const hint = s ? `; the file looks '${s === '\t' ? '\\t' : s}'-separated: pass --sep ${s === '\t' ? 'tab' : `'${s}'`}` : '';
+    throw new DataError(`${path}: missing feature column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${hint}`);
+  }
   const idx = names.map((n) => header.indexOf(n));
   const rows = records.slice(1);
   const data = new Float32Array(rows.length * names.length);
@@ -427,7 +439,7 @@ async function main() {
                   `score it with: nomaly score ${HERE} --input FILE`);
     return 2;
   }
-  const usage = 'usage: node deploy.mjs input.csv [--output F] | --check';
+  const usage = "usage: node deploy.mjs input.csv [--output F] [--sep ';'|tab] | --check";
   if (args.includes('--help') || args.includes('-h')) {
     console.log(usage);
     return 0;
@@ -437,10 +449,16 @@ async function main() {
     const problems = verifyChecksums();
     if (problems.length) throw new CheckError(problems.join('\ncheck failed: '));
   }
-  const outIdx = args.indexOf('--output');
+  const outIdx = args.indexOf('--output'), sepIdx = args.indexOf('--sep');
   const output = outIdx >= 0 ? args[outIdx + 1] : null;
   if (outIdx >= 0 && !output) throw new UsageError('--output needs a file name');
-  const input = check ? join(HERE, config.golden.input) : args.find((a, i) => (a === '-' || !a.startsWith('--')) && (outIdx < 0 || i !== outIdx + 1));
+  if (sepIdx >= 0) {
+    SEP = args[sepIdx + 1] === 'tab' || args[sepIdx + 1] === '\\t' ? '\t' : args[sepIdx + 1];
+    if (!SEP || SEP.length !== 1 || '"\r\n'.includes(SEP)) throw new UsageError("--sep must be one character (not a quote or a newline) or 'tab'");
+  }
+  const input = check ? join(HERE, config.golden.input)
+                      : args.find((a, i) => (a === '-' || !a.startsWith('--')) && (outIdx < 0 || i !== outIdx + 1) &&
+                                            (sepIdx < 0 || i !== sepIdx + 1));
   if (!input) throw new UsageError(usage);
   const names = config.input.feature_names;
   const { data, n } = readFeatures(input, names); // validated before the runtime is loaded
