@@ -198,6 +198,7 @@ TEST_F(MessyData, R75_DeployScriptsReadTheHeaderAsTheCliDoes) {
       {"cp1252-name", text("a,b,c,caf\xE9", same), 3, ":1:4: column 4's name \"caf\\xE9\" is not valid UTF-8 (byte 0xE9"},
       {"cp1252-id", text("id,a,b,c", [](std::size_t i, const std::string& r) { return (i == 2 ? std::string("Jos\xE9") : "x") + "," + r.substr(0, r.rfind(',')); }), 0, ""},
       {"blank-tail", text("a,b,c,label", same) + "\n  \n\n", 0, ""},
+      {"semicolon", "a;b;c;label\n1;2;3;0\n", 3, "the file looks ';'-separated: pass --sep ';'"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
