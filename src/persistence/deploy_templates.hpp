@@ -203,6 +203,9 @@ def main():
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
+    if not rows and not args.check:  # a header-only file scores to an empty result, as `nomaly score` does
+        write_scores(args.output, [], [])
+        return 0
     try:
         import numpy as np
         import onnxruntime as ort
@@ -211,9 +214,6 @@ def main():
               "(pip install numpy onnxruntime)", file=sys.stderr)
         return 1
 
-    if not rows and not args.check:  # a header-only file scores to an empty result, as `nomaly score` does
-        write_scores(args.output, [], [])
-        return 0
     X = np.asarray(rows, dtype=np.float32).reshape(-1, len(names))
     session = ort.InferenceSession(os.path.join(HERE, config["model_file"]), providers=["CPUExecutionProvider"])
     out_names = [o["name"] for o in config["outputs"]]
