@@ -237,15 +237,6 @@ TEST_F(PersistenceExport, DeployPyByteCompiles) {
   EXPECT_EQ(r.status, 0) << r.out;
 }
 
-/// onnxruntime-node installed by scripts/setup.sh into ~/.cache/nomaly/node-ort (NOMALY_NODE_ORT overrides).
-fs::path node_ort_dir() {
-  if (const char* d = std::getenv("NOMALY_NODE_ORT")) return d;
-  const char* home = std::getenv("HOME");
-  const char* cache = std::getenv("NOMALY_CACHE");
-  const fs::path base = cache ? fs::path(cache) : fs::path(home ? home : "/root") / ".cache" / "nomaly";
-  return base / "node-ort";
-}
-
 TEST_F(PersistenceExport, DeployMjsReproducesGoldenScoresWithOnnxruntimeNode) {
   const fs::path ort = node_ort_dir() / "node_modules" / "onnxruntime-node";
   const bool have_node = run("command -v node").status == 0;
@@ -330,7 +321,9 @@ std::vector<std::pair<std::string, std::string>> bad_deploy_inputs(const std::st
       {h + row + "\n\n" + row + "\n", ":3: blank line between data rows"},
       {"", "empty file"},
       {"\n\n", "empty file"},
-      {h, "the header has no data rows"},
+      {header + ",f0\n" + row + ",1\n", ":1:7: duplicate column name 'f0' (also column 1)"},
+      {header + ",caf\xE9\n" + row + ",1\n", ":1:7: column 7's name \"caf\\xE9\" is not valid UTF-8 (byte 0xE9)"},
+      {header + ",\n" + row + ",1\n", ":1:7: column 7 has an empty name in the header"},
       {"f0,f1,f2,f3,f5\n1,2,3,4,5\n", "missing feature column f4"},
   };
 }

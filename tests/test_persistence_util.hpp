@@ -128,4 +128,14 @@ inline std::vector<std::string> leftover_files(const std::filesystem::path& dir)
   return out;
 }
 
+/// onnxruntime-node installed by scripts/setup.sh into ~/.cache/nomaly/node-ort (NOMALY_NODE_ORT overrides).
+inline std::filesystem::path node_ort_dir() {
+  if (const char* d = std::getenv("NOMALY_NODE_ORT")) return d;
+  const char* home = std::getenv("HOME");
+  const char* cache = std::getenv("NOMALY_CACHE");
+  const std::filesystem::path base =
+      cache ? std::filesystem::path(cache) : std::filesystem::path(home ? home : "/root") / ".cache" / "nomaly";
+  return base / "node-ort";
+}
+
 }  // namespace nomaly::test

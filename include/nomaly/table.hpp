@@ -6,8 +6,10 @@
 // Numbers are parsed with std::from_chars (locale-independent; a float32 written by write_csv reads back exactly).
 //
 // Column roles, decided from the header alone, before any cell is parsed:
-//  - label: `label_column` when given; otherwise a column named exactly "label" (anywhere in the header), unless
-//    the model being scored has a feature of that name or `columns` lists it. Values must be 0/1 (1 = anomaly).
+//  - label: `label_column` when given; otherwise a column named "label" in any case (Label, LABEL) or "is_anomaly"
+//    (anywhere in the header), unless the model being scored has a feature of that name or `columns` lists it;
+//    two such columns are a CsvError. Values must be 0/1 (1 = anomaly). When scoring (model_features set), a
+//    label found by name that holds other values is not used (Table::label_note says why), never an error.
 //  - id: `id_column` when given; its cells are kept as text (Table::ids) and never parsed.
 //  - features: with `model_features` set (scoring), exactly those columns, matched by name through
 //    nomaly::select_features (nomaly/columns.hpp) and returned in the model's order; every other column is
@@ -60,6 +62,8 @@ struct Table {
   std::string label_column;
   /// Header columns read as neither feature, label nor id (dropped, or not features of the model), in file order.
   std::vector<std::string> unused_columns;
+  /// Why a label column found by name was not used (scoring only; see the file comment), else empty.
+  std::string label_note;
 };
 
 /// Reads a CSV file; `path` "-" reads standard input (named "<stdin>" in messages).

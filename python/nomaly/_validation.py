@@ -207,9 +207,16 @@ def _check_unique(names, source):
         seen[n] = j
 
 
-def read_csv(path, label_column=""):
-    """Reads a CSV with nomaly's core reader (the CLI's: header, float32 parsing, label column, errors naming
-    file:line:column). Returns (X float32 (n, d), feature names, labels int64 (n,) or None)."""
+def read_csv(path, label_column=None, *, id_column="", columns=(), drop=(), sep=",", header=True, return_ids=False):
+    """Reads a CSV with nomaly's core reader, nomaly::read_table: the CLI's rules for the header (blanks, BOM,
+    CRLF/CR, quotes), the label, the columns and the errors (file:line:column). `label_column` None finds the
+    label as `nomaly detect` does (a column named label/Label/LABEL/is_anomaly); "" reads none. `id_column`,
+    `columns`, `drop`, `sep` ("," ";" "tab" ...) and `header=False` are the CLI's --id-column, --columns,
+    --drop, --sep and --no-header. "-" reads standard input.
+    Returns (X float32 (n, d), feature names, labels int64 (n,) or None), plus the ids (list of str) when
+    `return_ids`."""
     import os
 
-    return _nomaly.read_csv(os.fspath(path), label_column)
+    X, names, labels, ids = _nomaly.read_table(os.fspath(path), label_column, id_column, list(columns), list(drop),
+                                               sep, bool(header))
+    return (X, names, labels, ids) if return_ids else (X, names, labels)

@@ -28,7 +28,9 @@ const char* type_of(int code) {
 int report(const std::string& msg, int code, bool as_json) {
   std::cerr << "error: " << msg << "\n";
   if (as_json)
-    std::cout << nomaly::json{{"error", msg}, {"exit_code", code}, {"type", type_of(code)}}.dump() << "\n";
+    std::cout << nomaly::json{{"error", msg}, {"exit_code", code}, {"type", type_of(code)}}
+                     .dump(-1, ' ', false, nomaly::json::error_handler_t::replace)  // a path may hold any bytes
+              << "\n";
   return code;
 }
 

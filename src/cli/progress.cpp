@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "nomaly/detector.hpp"
@@ -13,6 +14,14 @@ namespace nomaly::cli {
 namespace {
 std::atomic<Verbosity> g_verbosity{Verbosity::Normal};
 constexpr auto kFirst = std::chrono::seconds(2);  // shorter runs print nothing
+// NOMALY_PROGRESS_AFTER_MS overrides kFirst (tests check the line without a 2 s fit).
+std::chrono::steady_clock::duration first_delay() {
+  const char* env = std::getenv("NOMALY_PROGRESS_AFTER_MS");
+  if (!env || !*env) return kFirst;
+  char* end = nullptr;
+  const long ms = std::strtol(env, &end, 10);
+  return *end || ms < 0 ? kFirst : std::chrono::milliseconds(ms);
+}
 constexpr auto kEvery = std::chrono::seconds(5);  // throttle: one line per 5 s (a log file stays short)
 
 std::string seconds_text(std::chrono::steady_clock::duration d) {
@@ -56,7 +65,7 @@ void ProgressLine::stop() {
 
 void ProgressLine::run() {
   std::unique_lock lock(mu_);
-  auto next = start_ + kFirst;
+  auto next = start_ + first_delay();
   while (!cv_.wait_until(lock, next, [this] { return done_; })) {
     std::cerr << (tty_ ? "\r" : "") << what_ << " ... " << seconds_text(std::chrono::steady_clock::now() - start_)
               << (tty_ ? "" : "\n") << std::flush;

@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "core/out_file.hpp"
 #include "nomaly/detectors/deep.hpp"
 #include "nomaly/errors.hpp"
 #include "nomaly/metrics.hpp"
@@ -71,7 +72,7 @@ void print_report(const RunReport& r, bool as_json, std::ostream& out) {
     if (r.roc_auc) j["roc_auc"] = *r.roc_auc;
     if (r.average_precision) j["average_precision"] = *r.average_precision;
     j.update(r.extra);
-    out << j.dump() << "\n";
+    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";  // paths (onnx_out, model) may hold any bytes
     return;
   }
   // %g style (precision 6): 5.5e-08 and 6.30989e+12 stay readable where %f showed 0.000000 or 13 digits.
@@ -106,10 +107,9 @@ json parse_param_list(const std::vector<std::string>& assignments) {
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) throw IoError(path + ": cannot open for writing");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!f.flush()) throw IoError(path + ": write failed");
+  detail::OutFile f(path);  // temp + rename: an interrupted write leaves no half-written model under `path`
+  f.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  f.commit();
 }
 
 void attach_progress(Detector& detector) {

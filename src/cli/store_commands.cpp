@@ -133,11 +133,14 @@ void run_train(const TrainOptions& o, bool id_given) {
   if (id_given && o.id.empty())
     throw ParameterError("--id is empty: give a detector id (1-64 characters of [A-Za-z0-9_.-], not starting with '.', without '..'; or a UUID v4), or omit --id for a new UUID");
   if (id_given) validate_detector_id(o.id);
+  // The store is an output: a path that cannot become a folder fails before the fit, not after it.
+  if (fs::exists(o.store) && !fs::is_directory(o.store))
+    throw IoError("--store '" + o.store + "' is a file, not a model store folder; nothing was fitted");
   const Replaced replaced = check_train_id(o.store, o.id, o.overwrite);
   const Table table = read_table(o.data.input, table_options(o.data));
   const Dataset& data = table.data;
   // stdout carries only the id (scripts capture it); the columns used go to stderr.
-  std::cerr << "train: " << describe_columns(table) << "\n";
+  if (verbosity() != Verbosity::Quiet) std::cerr << "train: " << describe_columns(table) << "\n";
   json params = parse_param_list(o.params);
   if (!o.contamination.empty()) params["contamination"] = parse_param_assignment("contamination=" + o.contamination).second;
   std::shared_ptr<Detector> det = create_detector(o.algorithm, params);
@@ -258,6 +261,7 @@ void run_score(const ScoreOptions& o) {
   rep.load_seconds = load_s;
   rep.score_seconds = secs;
   if (!table.label_column.empty()) rep.extra["label_column"] = table.label_column;
+  if (!table.label_note.empty()) rep.extra["label_note"] = table.label_note;
   if (!table.unused_columns.empty()) rep.extra["ignored_columns"] = table.unused_columns;
   rep.extra["model"] = o.target;
   rep.extra["format"] = scorer->info().format;

@@ -12,11 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
 #include "core/csv_records.hpp"
+#include "core/out_file.hpp"
 #include "nomaly/errors.hpp"
 #include "nomaly/table.hpp"
 
@@ -31,14 +33,12 @@ namespace {
 /// Buffered writer that reports any I/O failure as IoError naming the path; "-" writes to standard output.
 class CsvWriter {
  public:
-  explicit CsvWriter(const std::string& path) : path_(path) {
+  explicit CsvWriter(const std::string& path) {
     if (path == "-") {
       out_ = &std::cout;
     } else {
-      errno = 0;
-      file_.open(path, std::ios::binary | std::ios::trunc);
-      if (!file_) fail();
-      out_ = &file_;
+      file_.emplace(path);  // a temp file renamed into place by close(): no half-written output under `path`
+      out_ = &file_->stream();
     }
     buf_.reserve(kChunkBytes + 4096);
   }
@@ -66,8 +66,8 @@ class CsvWriter {
   }
   void close() {
     flush();
+    if (file_) return file_->commit();
     out_->flush();
-    if (file_.is_open()) file_.close();
     if (!*out_) fail();
   }
 
@@ -78,11 +78,11 @@ class CsvWriter {
     buf_.clear();
   }
   [[noreturn]] void fail() {
+    if (file_) file_->fail(errno);
     const int err = errno;
-    throw IoError("cannot write '" + path_ + "': " + (err ? std::strerror(err) : "I/O error"));
+    throw IoError(std::string("cannot write to standard output: ") + (err ? std::strerror(err) : "I/O error"));
   }
-  std::string path_;
-  std::ofstream file_;
+  std::optional<OutFile> file_;
   std::ostream* out_ = nullptr;
   std::string buf_;
 };

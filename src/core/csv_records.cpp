@@ -23,12 +23,31 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto u = static_cast<unsigned char>(s[i]);
+  const std::size_t n = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xE ? 3 : (u >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size() || (n == 2 && u < 0xC2)) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
 std::string escape_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (const char c : s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u != 0x7f) {
+    // Valid UTF-8 sequences pass; a stray byte (a Windows-1252 accent) becomes \xNN, so every message is UTF-8
+    // (a JSON error object, a Python exception) and plain text on any terminal.
+    const std::size_t n = u >= 0x80 ? utf8_length(s, i) : 1;
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    ++i;
+    if (u >= 0x20 && u < 0x7f) {
       out += c;
     } else if (c == '\r') {
       out += "\\r";
@@ -310,7 +329,8 @@ int parse_label(std::string_view cell, const std::string& file, std::size_t line
   if (parse_float(cell, v) == NumStatus::Ok && (v == 0.0f || v == 1.0f)) return v == 1.0f ? 1 : 0;
   throw CsvError(file, line, col,
                  "label column '" + escape_text(colname) + "': value " + quote_cell(trim(cell)) +
-                     " is not 0 or 1 (1 = anomaly)");
+                     " is not 0 or 1 (1 = anomaly; a -1/1 or text label must be recoded, or read no label with "
+                     "--label-column '')");
 }
 
 std::string_view strip_bom(std::string_view r) {

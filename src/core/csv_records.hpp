@@ -16,7 +16,10 @@ constexpr std::size_t kChunkBytes = 64u << 10;
 
 inline bool is_blank_char(char c) { return c == ' ' || c == '\t'; }
 std::string_view trim(std::string_view s);
-/// `s` with control characters shown as \r, \n, \t or \xNN, so a message never moves the terminal's cursor.
+/// Bytes in a valid UTF-8 sequence starting at s[i] (1-4), or 0 when s[i] does not start one.
+std::size_t utf8_length(std::string_view s, std::size_t i);
+/// `s` with control characters shown as \r, \n, \t or \xNN, and bytes that are not valid UTF-8 as \xNN, so a
+/// message never moves the terminal's cursor and is always valid UTF-8.
 std::string escape_text(std::string_view s);
 /// Cell text for messages: escaped, quoted, bounded, so a giant cell does not flood the terminal.
 std::string quote_cell(std::string_view s);

@@ -22,11 +22,8 @@ enum class Role : unsigned char { Unused, Feature, Label, Id };
 /// Offset of the first byte of `s` that does not start (or continue) a valid UTF-8 sequence, or npos.
 std::size_t utf8_error(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    const auto u = static_cast<unsigned char>(s[i]);
-    const std::size_t n = u < 0x80 ? 1 : (u >> 5) == 0x6 ? 2 : (u >> 4) == 0xE ? 3 : (u >> 3) == 0x1E ? 4 : 0;
-    if (n == 0 || i + n > s.size() || (n == 2 && u < 0xC2)) return i;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    const std::size_t n = utf8_length(s, i);
+    if (n == 0) return i;
     i += n;
   }
   return std::string_view::npos;
@@ -45,6 +42,13 @@ std::string ascii_name(std::string_view s) {
     }
   }
   return out;
+}
+
+/// The label names found without --label-column: "label" in any ASCII case, or "is_anomaly".
+bool is_label_name(const std::string& n) {
+  std::string low = n;
+  for (char& c : low) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return low == "label" || low == "is_anomaly";
 }
 
 std::string sep_text(char c) { return c == '\t' ? "tab ('\\t')" : "'" + std::string(1, c) + "'"; }
@@ -105,6 +109,7 @@ struct Layout {
   std::vector<std::size_t> feature_pos;  // per column; meaningful where role == Feature
   std::vector<std::string> features;     // output order
   std::string label;
+  bool auto_label = false;  // found by name, not asked for
 };
 
 Layout plan_columns(const std::vector<std::string>& names, const TableOptions& o, const std::string& file) {
@@ -126,10 +131,22 @@ Layout plan_columns(const std::vector<std::string>& names, const TableOptions& o
   const auto& mf = o.model_features;
   if (o.label_column) {
     if (!o.label_column->empty()) l.role[col(*o.label_column, "label column")] = Role::Label;
-  } else if (std::find(names.begin(), names.end(), "label") != names.end() &&
-             std::find(mf.begin(), mf.end(), "label") == mf.end() &&
-             std::find(o.columns.begin(), o.columns.end(), "label") == o.columns.end()) {
-    l.role[col("label", "label column")] = Role::Label;
+  } else {
+    // "label" in any case (Label, LABEL) or "is_anomaly": such a column used as a feature gives silently wrong
+    // scores. A name the model has as a feature, or listed in `columns`, is a feature; two candidates: ambiguous.
+    std::vector<std::size_t> found;
+    for (std::size_t c = 0; c < names.size(); ++c)
+      if (is_label_name(names[c]) && std::find(mf.begin(), mf.end(), names[c]) == mf.end() &&
+          std::find(o.columns.begin(), o.columns.end(), names[c]) == o.columns.end())
+        found.push_back(c);
+    if (found.size() > 1)
+      throw CsvError(file, 1, found[1] + 1,
+                     "two label columns ('" + escape_text(names[found[0]]) + "' and '" + escape_text(names[found[1]]) +
+                         "'): choose one with --label-column NAME (TableOptions::label_column)");
+    if (found.size() == 1) {
+      l.role[found[0]] = Role::Label;
+      l.auto_label = true;
+    }
   }
   if (!o.id_column.empty()) {
     const std::size_t c = col(o.id_column, "id column");
@@ -213,6 +230,10 @@ Table read_table(std::istream& in, const std::string& name, const TableOptions& 
   // further down a numeric column is a data problem, not a column choice.
   const char* hint = "; leave columns that are not features out with --drop or --id-column";
   std::vector<int> labels;
+  // Scoring reads a label it was not asked for only for metrics: one that is not 0/1 (2, -1, yes) is ignored,
+  // as the bundle's deploy scripts ignore it, instead of refusing data whose features are fine.
+  const bool lenient_label = l.auto_label && !o.model_features.empty();
+  std::string label_unused;
   const auto take = [&](std::size_t line) {
     if (fields.size() != names.size()) ragged(name, line, names.size(), fields.size(), names);
     const std::size_t base = ds.X.size();
@@ -223,7 +244,17 @@ Table read_table(std::istream& in, const std::string& name, const TableOptions& 
           ds.X[base + l.feature_pos[c]] = parse_cell(fields[c], o.reject_non_finite, name, line, c + 1, names[c],
                                                      ds.rows == 0 && o.model_features.empty() ? hint : "");
           break;
-        case Role::Label: labels.push_back(parse_label(fields[c], name, line, c + 1, names[c])); break;
+        case Role::Label:
+          if (lenient_label) {
+            float v = 0;
+            const bool ok = parse_float(fields[c], v) == NumStatus::Ok && (v == 0.0f || v == 1.0f);
+            if (!ok && label_unused.empty())
+              label_unused = "line " + std::to_string(line) + " holds " + quote_cell(trim(fields[c]));
+            labels.push_back(v == 1.0f ? 1 : 0);
+          } else {
+            labels.push_back(parse_label(fields[c], name, line, c + 1, names[c]));
+          }
+          break;
         case Role::Id: t.ids.emplace_back(fields[c]); break;
         case Role::Unused: break;
       }
@@ -239,7 +270,13 @@ Table read_table(std::istream& in, const std::string& name, const TableOptions& 
     take(line);
   }
   if (ds.rows == 0 && !o.allow_empty) throw CsvError(name, 1, 0, "the file has a header row but no data rows");
-  if (!l.label.empty()) ds.labels = std::move(labels);
+  if (!label_unused.empty()) {
+    t.unused_columns.push_back(l.label);
+    t.label_note = "column '" + escape_text(l.label) + "' not used as the label: " + label_unused + ", not 0 or 1";
+    t.label_column.clear();
+  } else if (!l.label.empty()) {
+    ds.labels = std::move(labels);
+  }
   return t;
 }
 

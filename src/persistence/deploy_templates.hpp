@@ -16,8 +16,9 @@ inline constexpr const char* kDeployPy = R"PY(#!/usr/bin/env python3
 The CSV needs a header; the model's feature columns are picked by name (config.json "input"), other
 columns (e.g. a label) are ignored. Fields may be double-quoted (RFC 4180); a UTF-8 BOM and CRLF line
 ends are accepted. Every feature cell must be a finite float32 number: empty, non-numeric, NaN/inf and
-out-of-range cells, ragged rows, an empty file or a header without rows are rejected with the line and
-column at fault. Scores: higher = more anomalous; label 1 = anomaly.
+out-of-range cells, ragged rows and an empty file are rejected with the line and column at fault, as are
+header names that are empty, repeated or not UTF-8; a header without rows scores to an empty result.
+"-" reads standard input. Scores: higher = more anomalous; label 1 = anomaly.
 
 Exit codes: 0 ok, 1 --check mismatch or runtime failure, 2 usage / stub bundle, 3 bad input data.
 """
@@ -46,24 +47,63 @@ def load_config():
         return json.load(f)
 
 
+SEP = [","]  # --sep
+csv.field_size_limit(16 << 20)  # nomaly's line limit (the csv module's default is 128 KiB per field)
+
+
 def read_records(path):
-    """[(line, fields)] of the CSV; line is where the record starts (1-based)."""
+    """[(line, fields)] of the CSV ("-" = standard input); line is where the record starts (1-based). Bytes that
+    are not UTF-8 are kept (surrogateescape): only the header and the feature cells must be UTF-8 text."""
+    reader = None
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, strict=True, skipinitialspace=True)
+        if path == "-":
+            f = open(sys.stdin.fileno(), newline="", encoding="utf-8-sig", errors="surrogateescape", closefd=False)
+        else:
+            f = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
+        with f:
+            reader = csv.reader(f, delimiter=SEP[0], strict=True, skipinitialspace=True)
             records, line = [], 1
             for fields in reader:
-                records.append((line, fields))
+                records.append((line, fields if any(x.strip(" \t") for x in fields) else []))
                 line = reader.line_num + 1
     except csv.Error as e:
-        raise DataError(f"{path}:{reader.line_num}: malformed CSV ({e})") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise DataError(f"{path}:{reader.line_num if reader else 0}: malformed CSV ({e})") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror})") from None
     while records and not records[-1][1]:
         records.pop()  # trailing blank lines
     return records
+
+
+def shown(s):
+    """Text for a message, as nomaly prints it: bytes that are not UTF-8 and control characters as \\xNN."""
+    out = []
+    for c in s:
+        o = ord(c)
+        if 0xDC80 <= o <= 0xDCFF:
+            out.append(f"\\x{o - 0xDC00:02X}")
+        elif o < 0x20 or o == 0x7F:
+            out.append({"\r": "\\r", "\n": "\\n", "\t": "\\t"}.get(c, f"\\x{o:02X}"))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def check_header(path, header):
+    """nomaly's header rules: UTF-8 names, none empty, no duplicates."""
+    seen = {}
+    for i, h in enumerate(header):
+        try:
+            h.encode("utf-8")
+        except UnicodeEncodeError as e:
+            byte = ord(h[e.start]) - 0xDC00
+            raise DataError(f"{path}:1:{i + 1}: column {i + 1}'s name \"{shown(h)}\" is not valid UTF-8 "
+                            f"(byte 0x{byte:02X}); save the file as UTF-8") from None
+        if not h:
+            raise DataError(f"{path}:1:{i + 1}: column {i + 1} has an empty name in the header")
+        if h in seen:
+            raise DataError(f"{path}:1:{i + 1}: duplicate column name '{shown(h)}' (also column {seen[h] + 1})")
+        seen[h] = i
 
 
 def parse_cell(path, line, col, name, cell):
@@ -74,7 +114,7 @@ def parse_cell(path, line, col, name, cell):
     if NON_FINITE.match(s):
         raise DataError(f"{where}: non-finite value \"{s}\" (NaN and inf are rejected)")
     if not NUMBER.match(s):
-        raise DataError(f"{where}: non-numeric value \"{s}\"")
+        raise DataError(f"{where}: non-numeric value \"{shown(s)}\"")
     v = float(s)
     try:
         if not math.isfinite(v):
@@ -91,11 +131,12 @@ def read_features(path, feature_names):
     if not records:
         raise DataError(f"{path}: empty file (expected a header row and data rows)")
     header = [h.strip(" \t") for h in records[0][1]]
+    check_header(path, header)
     missing = [n for n in feature_names if n not in header]
     if missing:
-        raise DataError(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    if len(records) == 1:
-        raise DataError(f"{path}: the header has no data rows")
+        hint = next((f"; the file looks {s!r}-separated: pass --sep {'tab' if s == chr(9) else repr(s)}"
+                     for s in ";\t|," if len(header) == 1 and s != SEP[0] and s in header[0]), "")
+        raise DataError(f"{path}: missing feature column{'s' if len(missing) > 1 else ''} {', '.join(missing)}{hint}")
     idx = [header.index(n) for n in feature_names]
     data = []
     for line, r in records[1:]:
@@ -137,7 +178,11 @@ def main():
     parser.add_argument("input", nargs="?", help="CSV to score")
     parser.add_argument("--output", help="write score,label CSV here instead of stdout")
     parser.add_argument("--check", action="store_true", help="compare with the golden vectors")
+    parser.add_argument("--sep", default=",", help="field separator: one character, or 'tab' (as nomaly's --sep)")
     args = parser.parse_args()
+    SEP[0] = "\t" if args.sep in ("tab", "\\t") else args.sep
+    if len(SEP[0]) != 1 or SEP[0] in "\"\r\n":
+        parser.error("--sep must be one character (not a quote or a newline) or 'tab'")
     config = load_config()
     if config.get("stub"):
         print("This bundle holds a native nomaly model (no ONNX converter for "
@@ -158,6 +203,9 @@ def main():
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
+    if not rows and not args.check:  # a header-only file scores to an empty result, as `nomaly score` does
+        write_scores(args.output, [], [])
+        return 0
     try:
         import numpy as np
         import onnxruntime as ort
@@ -192,13 +240,20 @@ def main():
                   file=sys.stderr)
             return 1
         return 0
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    out.write("score,label\n")
-    for s, l in zip(scores, labels):
-        out.write(f"{s:.9g},{int(l)}\n")
-    if args.output:
-        out.close()
+    write_scores(args.output, scores, labels)
     return 0
+
+
+def write_scores(output, scores, labels):
+    """score,label lines to `output` (a temp file renamed into place) or stdout."""
+    text = "score,label\n" + "".join(f"{s:.9g},{int(l)}\n" for s, l in zip(scores, labels))
+    if not output or output == "-":
+        sys.stdout.write(text)
+        return
+    tmp = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(output)}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, output)
 
 
 if __name__ == "__main__":
@@ -216,14 +271,15 @@ inline constexpr const char* kDeployMjs = R"JS(// Score a CSV with this nomaly e
 // Install the runtime with `npm install onnxruntime-node`. The CSV needs a header; feature columns are
 // picked by name (config.json "input"). Fields may be double-quoted (RFC 4180, "" inside quotes is a
 // quote); a UTF-8 BOM and CRLF line ends are accepted. Every feature cell must be a finite float32
-// number: empty, non-numeric, NaN/inf and out-of-range cells, ragged rows, an empty file or a header
-// without rows are rejected with the line and column at fault. Scores: higher = more anomalous; label 1 = anomaly.
+// number: empty, non-numeric, NaN/inf and out-of-range cells, ragged rows and an empty file are rejected
+// with the line and column at fault, as are header names that are empty, repeated or not UTF-8; a header
+// without rows scores to an empty result. "-" reads standard input. Scores: higher = more anomalous; label 1 = anomaly.
 //
 // Exit codes: 0 ok, 1 --check mismatch or runtime failure, 2 usage / stub bundle, 3 bad input data.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
@@ -233,6 +289,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
 class DataError extends Error {}
+let SEP = ','; // --sep
 class CheckError extends Error {}
 
 // Missing or changed bundle files against SHA256SUMS, as messages.
@@ -258,13 +315,15 @@ const trimBlanks = (s) => s.replace(/^[ \t]+|[ \t]+$/g, '');
 // RFC 4180 records as [{ line, fields }]; `line` is where the record starts (1-based). Blanks around
 // unquoted fields are dropped; quoted fields keep their content verbatim. Trailing blank lines are dropped.
 function parseCsv(path) {
-  let text;
+  let bytes;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path === '-' ? 0 : path);
   } catch (e) {
     throw new DataError(`${path}: cannot read (${e.code || e.message})`);
   }
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  // One char per byte: bytes that are not UTF-8 are kept; header names are decoded (strictly) in readFeatures.
+  const text = bytes.toString('latin1');
   const records = [];
   let fields = [], field = '', quoted = false, wasQuoted = false, closed = false;
   let line = 1, start = 1;
@@ -287,7 +346,7 @@ function parseCsv(path) {
         if (c === '\n') line++;
         field += c;
       }
-    } else if (c === ',') {
+    } else if (c === SEP) {
       endField();
     } else if (c === '\r' || c === '\n') {
       endRecord();
@@ -309,12 +368,44 @@ function parseCsv(path) {
   return records;
 }
 
+// A name or cell as UTF-8 text; null when its bytes are not UTF-8.
+const utf8 = (s) => {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(s, 'latin1'));
+  } catch {
+    return null;
+  }
+};
+// Text for a message, as nomaly prints it: bytes that are not UTF-8 and control characters as \xNN.
+const shown = (s) => utf8(s) !== null
+  ? utf8(s).replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\r': '\\r', '\n': '\\n', '\t': '\\t' })[c] ||
+      `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+  : Array.from(s, (c) => (c.charCodeAt(0) >= 0x80 || c < ' ' ? `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}` : c)).join('');
+
+// nomaly's header rules: UTF-8 names, none empty, no duplicates. Returns the decoded names.
+function checkHeader(path, raw) {
+  const seen = new Map();
+  return raw.map((h, i) => {
+    const name = utf8(h);
+    if (name === null) {
+      const bad = Array.from(h).find((c) => c.charCodeAt(0) >= 0x80); // the first non-ASCII byte
+      throw new DataError(`${path}:1:${i + 1}: column ${i + 1}'s name "${shown(h)}" is not valid UTF-8 ` +
+                          `(byte 0x${bad.charCodeAt(0).toString(16).toUpperCase()}); save the file as UTF-8`);
+    }
+    if (name === '') throw new DataError(`${path}:1:${i + 1}: column ${i + 1} has an empty name in the header`);
+    if (seen.has(name))
+      throw new DataError(`${path}:1:${i + 1}: duplicate column name '${shown(h)}' (also column ${seen.get(name) + 1})`);
+    seen.set(name, i);
+    return name;
+  });
+}
+
 function parseCell(path, line, col, name, cell) {
   const s = trimBlanks(cell);
   const where = `${path}:${line}:${col}: column '${name}'`;
   if (s === '') throw new DataError(`${where}: empty cell (missing values are not supported)`);
   if (NON_FINITE.test(s)) throw new DataError(`${where}: non-finite value "${s}" (NaN and inf are rejected)`);
-  if (!NUMBER.test(s)) throw new DataError(`${where}: non-numeric value "${s}"`);
+  if (!NUMBER.test(s)) throw new DataError(`${where}: non-numeric value "${shown(s)}"`);
   const v = Math.fround(Number(s));
   if (!Number.isFinite(v)) throw new DataError(`${where}: value "${s}" overflows float32 (non-finite values are rejected)`);
   return v;
@@ -323,10 +414,13 @@ function parseCell(path, line, col, name, cell) {
 function readFeatures(path, names) {
   const records = parseCsv(path);
   if (records.length === 0) throw new DataError(`${path}: empty file (expected a header row and data rows)`);
-  const header = records[0].fields.map(trimBlanks);
+  const header = checkHeader(path, records[0].fields.map(trimBlanks));
   const missing = names.filter((n) => !header.includes(n));
-  if (missing.length) throw new DataError(`${path}: missing feature column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-  if (records.length === 1) throw new DataError(`${path}: the header has no data rows`);
+  if (missing.length) {
+    const s = header.length === 1 ? [';', '\t', '|', ','].find((x) => x !== SEP && header[0].includes(x)) : undefined;
+    const hint = s ? `; the file looks '${s === '\t' ? '\\t' : s}'-separated: pass --sep ${s === '\t' ? 'tab' : `'${s}'`}` : '';
+    throw new DataError(`${path}: missing feature column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${hint}`);
+  }
   const idx = names.map((n) => header.indexOf(n));
   const rows = records.slice(1);
   const data = new Float32Array(rows.length * names.length);
@@ -347,7 +441,7 @@ async function main() {
                   `score it with: nomaly score ${HERE} --input FILE`);
     return 2;
   }
-  const usage = 'usage: node deploy.mjs input.csv [--output F] | --check';
+  const usage = "usage: node deploy.mjs input.csv [--output F] [--sep ';'|tab] | --check";
   if (args.includes('--help') || args.includes('-h')) {
     console.log(usage);
     return 0;
@@ -357,13 +451,23 @@ async function main() {
     const problems = verifyChecksums();
     if (problems.length) throw new CheckError(problems.join('\ncheck failed: '));
   }
-  const outIdx = args.indexOf('--output');
+  const outIdx = args.indexOf('--output'), sepIdx = args.indexOf('--sep');
   const output = outIdx >= 0 ? args[outIdx + 1] : null;
   if (outIdx >= 0 && !output) throw new UsageError('--output needs a file name');
-  const input = check ? join(HERE, config.golden.input) : args.find((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+  if (sepIdx >= 0) {
+    SEP = args[sepIdx + 1] === 'tab' || args[sepIdx + 1] === '\\t' ? '\t' : args[sepIdx + 1];
+    if (!SEP || SEP.length !== 1 || '"\r\n'.includes(SEP)) throw new UsageError("--sep must be one character (not a quote or a newline) or 'tab'");
+  }
+  const input = check ? join(HERE, config.golden.input)
+                      : args.find((a, i) => (a === '-' || !a.startsWith('--')) && (outIdx < 0 || i !== outIdx + 1) &&
+                                            (sepIdx < 0 || i !== sepIdx + 1));
   if (!input) throw new UsageError(usage);
   const names = config.input.feature_names;
   const { data, n } = readFeatures(input, names); // validated before the runtime is loaded
+  if (n === 0 && !check) { // a header-only file scores to an empty result, as `nomaly score` does
+    writeScores(output, []);
+    return 0;
+  }
   let ort;
   try {
     ort = require('onnxruntime-node');
@@ -397,10 +501,17 @@ async function main() {
       throw new CheckError(`max rel ${maxRel.toExponential(3)} (tolerance ${TOLERANCE}), ${mismatches} label mismatches`);
     return 0;
   }
-  const lines = ['score,label', ...scores.map((s, i) => `${s.toPrecision(9)},${labels[i]}`)];
-  if (output) writeFileSync(output, lines.join('\n') + '\n');
-  else process.stdout.write(lines.join('\n') + '\n');
+  writeScores(output, scores.map((s, i) => `${s.toPrecision(9)},${labels[i]}`));
   return 0;
+}
+
+// score,label lines to `output` (a temp file renamed into place) or stdout.
+function writeScores(output, rows) {
+  const text = ['score,label', ...rows].join('\n') + '\n';
+  if (!output || output === '-') return process.stdout.write(text);
+  const tmp = join(dirname(resolve(output)), `.${basename(output)}.tmp-${process.pid}`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, output);
 }
 
 main().then((code) => { process.exitCode = code; }, (err) => {
