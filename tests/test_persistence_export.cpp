@@ -270,13 +270,41 @@ TEST_F(PersistenceExport, DeployMjsReproducesGoldenScoresWithOnnxruntimeNode) {
   }
 }
 
+// Debian 12 has no onnxruntime wheel: deploy.py then runs the model with the nomaly Python package's ONNX
+// Runtime (the package this build assembles in <build>/python), and --check really scores the golden rows.
+TEST_F(PersistenceExport, DeployPyChecksWithTheNomalyPackageWhenOnnxruntimeIsMissing) {
+  const fs::path pkg = fs::path(NOMALY_CLI_PATH).parent_path() / "python";
+  if (!fs::exists(pkg / "nomaly" / "__init__.py")) GTEST_SKIP() << "the Python package is not part of this build";
+  if (run("/usr/bin/python3 -c 'import onnxruntime' 2>/dev/null").status == 0)
+    GTEST_SKIP() << "onnxruntime is installed, so deploy.py uses it (covered by the other deploy tests)";
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const std::string env = "cd / && PYTHONNOUSERSITE=1 PYTHONPATH='" + pkg.string() + "' /usr/bin/python3 '" +
+                          (dir / "deploy.py").string() + "' ";
+  const Cmd check = run(env + "--check");
+  ASSERT_EQ(check.status, 0) << check.out;
+  EXPECT_NE(check.out.find("runtime: nomaly "), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("label mismatches 0"), std::string::npos) << check.out;
+  const fs::path out = tmp.path / "py-scores.csv";
+  const Cmd score = run(env + "'" + (dir / "golden/input.csv").string() + "' --output '" + out.string() + "'");
+  ASSERT_EQ(score.status, 0) << score.out;
+  const auto got = read_csv_cells(out), want = read_csv_cells(dir / "golden/expected.csv");
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_GT(got.size(), 8u);
+  for (std::size_t i = 1; i < got.size(); ++i) {
+    EXPECT_NEAR(std::stod(got[i][0]), std::stod(want[i][0]), 1e-5 * std::max(1.0, std::abs(std::stod(want[i][0])))) << i;
+    EXPECT_EQ(got[i][1], want[i][1]) << i;
+  }
+}
+
 // A stranger without the runtime gets one line naming what to install, not a traceback; --help is not an error.
 TEST_F(PersistenceExport, DeployScriptsNameAMissingRuntimeAndAnswerHelp) {
   const fs::path dir = tmp.path / "bundle";
   service->export_model(forest.id, dir);
   const std::string golden = "'" + (dir / "golden/input.csv").string() + "'";
   if (run("command -v python3").status == 0 && run("python3 -c 'import onnxruntime' 2>/dev/null").status != 0) {
-    const Cmd py = run("cd / && python3 '" + (dir / "deploy.py").string() + "' " + golden);
+    // No user site: a nomaly package installed with `make python-install` would be used as the runtime.
+    const Cmd py = run("cd / && PYTHONNOUSERSITE=1 PYTHONPATH= python3 '" + (dir / "deploy.py").string() + "' " + golden);
     EXPECT_EQ(py.status, 1) << py.out;
     EXPECT_NE(py.out.find("is not installed; deploy.py needs numpy and onnxruntime"), std::string::npos) << py.out;
     EXPECT_EQ(py.out.find("Traceback"), std::string::npos) << py.out;

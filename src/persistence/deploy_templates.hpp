@@ -3,9 +3,11 @@
 
 namespace nomaly::detail {
 
-/// deploy.py: scores a CSV (or checks the golden vectors with --check) with onnxruntime + numpy.
+/// deploy.py: scores a CSV (or checks the golden vectors with --check) with onnxruntime + numpy (or, without
+/// onnxruntime, the nomaly Python package's embedded ONNX Runtime).
 inline constexpr const char* kDeployPy = R"PY(#!/usr/bin/env python3
-"""Score a CSV with this nomaly export, using onnxruntime and numpy only.
+"""Score a CSV with this nomaly export, using onnxruntime and numpy only (without onnxruntime, the nomaly
+Python package's embedded ONNX Runtime is used when it is installed; --check prints which runtime ran).
 
   python3 deploy.py input.csv [--output scores.csv]   writes "score,label" per row (stdout by default)
   python3 deploy.py --check                           verifies SHA256SUMS, re-scores golden/input.csv and
@@ -208,16 +210,21 @@ def main():
         return 0
     try:
         import numpy as np
-        import onnxruntime as ort
-    except ImportError as e:
-        print(f"error: {e.name or e} is not installed; deploy.py needs numpy and onnxruntime "
+    except ImportError:
+        np = None
+    runtime, run = load_runtime(os.path.join(HERE, config["model_file"])) if np is not None else (None, None)
+    if run is None:
+        print("error: onnxruntime is not installed; deploy.py needs numpy and onnxruntime "
+              "(pip install numpy onnxruntime), or the nomaly Python package, whose ONNX Runtime it then uses"
+              if np is not None else "error: numpy is not installed; deploy.py needs numpy and onnxruntime "
               "(pip install numpy onnxruntime)", file=sys.stderr)
         return 1
 
     X = np.asarray(rows, dtype=np.float32).reshape(-1, len(names))
-    session = ort.InferenceSession(os.path.join(HERE, config["model_file"]), providers=["CPUExecutionProvider"])
     out_names = [o["name"] for o in config["outputs"]]
-    scores, labels = session.run(out_names, {config["input"]["name"]: X})
+    scores, labels = run(out_names, {config["input"]["name"]: X})
+    if args.check:
+        print(f"runtime: {runtime}")
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     if args.check:
@@ -242,6 +249,29 @@ def main():
         return 0
     write_scores(args.output, scores, labels)
     return 0
+
+
+def load_runtime(model_path):
+    """(name, run(output_names, feeds) -> [scores, labels]) with onnxruntime when it is installed, else with the
+    nomaly Python package (it embeds ONNX Runtime; Debian has no onnxruntime wheel); (None, None) with neither."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        ort = None
+    if ort is not None:
+        session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+        return f"onnxruntime {getattr(ort, '__version__', '?')}", session.run
+    try:
+        import nomaly
+    except ImportError:
+        return None, None
+    model = nomaly.OnnxModel(model_path)
+
+    def run(names, feeds):
+        X = next(iter(feeds.values()))
+        return [model.decision_function(X), model.predict(X)]
+
+    return f"nomaly {nomaly.__version__} (its embedded ONNX Runtime)", run
 
 
 def write_scores(output, scores, labels):

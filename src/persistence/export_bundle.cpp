@@ -102,7 +102,8 @@ std::string readme(const DetectorEntity& e, const json& config, std::size_t d, s
       << "`deploy.py` and `deploy.mjs` exit with code 2 and this explanation.\n\n";
   } else {
     s << "## How to run it\n\n"
-      << "Python (`pip install -r requirements.txt`):\n\n"
+      << "Python (`pip install -r requirements.txt`; where no onnxruntime wheel can be installed, e.g. Debian 12\n"
+      << "offline, deploy.py uses the nomaly Python package's ONNX Runtime instead when `import nomaly` works):\n\n"
       << "    python3 deploy.py data.csv --output scores.csv\n    python3 deploy.py --check\n\n"
       << "Node.js (`npm install onnxruntime-node` here, or `NODE_PATH=/path/to/node_modules` where it is installed):\n\n"
       << "    node deploy.mjs data.csv --output scores.csv\n    node deploy.mjs --check\n\n"
