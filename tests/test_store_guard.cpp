@@ -76,6 +76,11 @@ TEST_F(StoreGuard, TrainOverwriteKeepsTheOnnxFormatTheReplacedModelHad) {
   const CliResult r = train("iforest", "srv", "--param n_estimators=20 --param random_state=2 --overwrite --json");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("train: saved model.onnx too"), std::string::npos) << r.err;
+  // The file has a label, so train says how the fit ranks the training rows (the value it stores).
+  const auto auc_at = r.err.find("train: training ROC-AUC ");
+  ASSERT_NE(auc_at, std::string::npos) << r.err;
+  EXPECT_NEAR(std::stod(r.err.substr(auc_at + 24)), json::parse(r.out)["training_metrics"]["roc_auc"].get<double>(), 1e-5);
+  EXPECT_GT(json::parse(r.out)["training_metrics"]["roc_auc"].get<double>(), 0.5);
   const json after = json::parse(read_bytes(store / "srv" / "metadata.json"));
   EXPECT_NE(after["fit_sha256"], before["fit_sha256"]);
   ASSERT_TRUE(after["files"].contains("model.onnx")) << after.dump(2);

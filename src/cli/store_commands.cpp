@@ -157,6 +157,10 @@ void run_train(const TrainOptions& o, bool id_given) {
     if (both)
       e.metadata["training_metrics"] = {{"roc_auc", roc_auc(train_scores, y)},
                                         {"average_precision", average_precision(train_scores, y)}};
+    // The label was read: say how the fit ranks the training rows, as `detect` does (stderr: stdout is the id).
+    if (both && verbosity() != Verbosity::Quiet)
+      std::cerr << "train: training ROC-AUC " << e.metadata["training_metrics"]["roc_auc"].get<double>()
+                << ", average precision " << e.metadata["training_metrics"]["average_precision"].get<double>() << "\n";
   }
   finish_train(o.store, e, replaced, o.overwrite, o.json_out);
 }

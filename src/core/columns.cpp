@@ -36,7 +36,7 @@ Dataset select_features(Dataset data, const std::vector<std::string>& names, boo
   if (missing.size() > shown) list += ", ... (" + std::to_string(missing.size()) + " in all)";
   std::string msg = file + ": missing feature column" + (missing.size() > 1 ? "s " : " ") + list +
                     " (the model was trained on " + std::to_string(names.size()) + " named features; the data has " +
-                    std::to_string(data.cols) + " feature columns)";
+                    std::to_string(data.cols) + " feature column" + (data.cols == 1 ? ")" : "s)");
   if (positional)
     msg += none_match ? "; --positional needs exactly " + std::to_string(names.size()) + " feature columns"
                       : "; --positional applies only when no header name matches a model feature";
