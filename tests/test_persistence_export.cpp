@@ -1,5 +1,6 @@
 // export_model bundles: files, checksums, golden vectors reproduced by ONNX Runtime, deploy.py/deploy.mjs,
 // Triton layout, stub bundles, and open_model_path on every kind of path.
+#include <sstream>
 #include <cstdio>
 #include <set>
 #include <sys/wait.h>
@@ -295,6 +296,52 @@ TEST_F(PersistenceExport, DeployPyChecksWithTheNomalyPackageWhenOnnxruntimeIsMis
     EXPECT_NEAR(std::stod(got[i][0]), std::stod(want[i][0]), 1e-5 * std::max(1.0, std::abs(std::stod(want[i][0])))) << i;
     EXPECT_EQ(got[i][1], want[i][1]) << i;
   }
+}
+
+// Bug (break test): `deploy.py in.csv --output in.csv` replaced the user's data with scores (exit 0), and
+// --check passed with an emptied or shortened SHA256SUMS. Both scripts now refuse as `nomaly score` does.
+TEST_F(PersistenceExport, DeployScriptsNeverOverwriteTheirInputAndCheckNeedsEveryFileListed) {
+  const bool have_py = run("test -x /usr/bin/python3").status == 0, have_node = run("command -v node").status == 0;
+  if (!have_py || !have_node) {
+    if (under_ci()) FAIL() << "python3 and node are needed (CI=true)";
+    GTEST_SKIP() << "python3 or node missing";
+  }
+  const fs::path dir = tmp.path / "bundle";
+  service->export_model(forest.id, dir);
+  const std::string py = "cd / && PYTHONNOUSERSITE=1 PYTHONPATH= /usr/bin/python3 '" + (dir / "deploy.py").string() + "' ";
+  const std::string js = "cd / && NODE_PATH= node '" + (dir / "deploy.mjs").string() + "' ";
+  const std::string data = read_bytes(dir / "golden/input.csv");
+  for (const std::string& cmd : {py, js}) {
+    const fs::path in = tmp.path / "in.csv", link = tmp.path / "link.csv";
+    write_bytes(in, data);
+    fs::remove(link);
+    fs::create_symlink(in, link);
+    for (const fs::path& out : {in, link}) {
+      const Cmd r = run(cmd + "'" + in.string() + "' --output '" + out.string() + "'");
+      EXPECT_EQ(r.status, 2) << cmd << r.out;
+      EXPECT_NE(r.out.find("is the input file"), std::string::npos) << r.out;
+      EXPECT_EQ(read_bytes(in), data) << "the input was replaced";
+    }
+  }
+  const std::string sums = read_bytes(dir / "SHA256SUMS");
+  std::string without_model;
+  std::istringstream lines(sums);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("  model.onnx") == std::string::npos) without_model += line + "\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "model.onnx: not listed in SHA256SUMS"},
+      {without_model, "model.onnx: not listed in SHA256SUMS"},
+      {"* model.onnx\n" + sums, "SHA256SUMS line 1 is malformed"},
+  };
+  for (const auto& [content, want] : cases) {
+    write_bytes(dir / "SHA256SUMS", content);
+    for (const std::string& cmd : {py, js}) {
+      const Cmd r = run(cmd + "--check");
+      EXPECT_EQ(r.status, 1) << cmd << r.out;
+      EXPECT_NE(r.out.find(want), std::string::npos) << cmd << r.out;
+    }
+  }
+  write_bytes(dir / "SHA256SUMS", sums);
 }
 
 // A stranger without the runtime gets one line naming what to install, not a traceback; --help is not an error.

@@ -150,15 +150,23 @@ def read_features(path, feature_names):
     return data
 
 
-def verify_checksums():
-    """Problems with the bundle's files against SHA256SUMS (missing or changed files), as messages."""
+def verify_checksums(required):
+    """Problems with the bundle's files against SHA256SUMS (missing, changed or unlisted files, malformed lines)."""
     sums = os.path.join(HERE, "SHA256SUMS")
     if not os.path.exists(sums):
         return ["SHA256SUMS is missing"]
-    problems = []
+    problems, listed = [], set()
     with open(sums, encoding="utf-8") as f:
-        for line in f:
-            digest, _, name = line.rstrip("\n").partition("  ")
+        for number, line in enumerate(f, 1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            digest, sep, name = line.partition(" ")
+            name = name[1:] if name[:1] in (" ", "*") else name  # sha256sum's text and binary markers
+            if not sep or not name or not re.fullmatch(r"[0-9a-f]{64}", digest):
+                problems.append(f"SHA256SUMS line {number} is malformed: {line[:80]!r}")
+                continue
+            listed.add(name)
             path = os.path.join(HERE, name)
             if not os.path.isfile(path):
                 problems.append(f"{name}: missing (listed in SHA256SUMS)")
@@ -166,7 +174,21 @@ def verify_checksums():
             with open(path, "rb") as g:
                 if hashlib.sha256(g.read()).hexdigest() != digest:
                     problems.append(f"{name}: changed since export (SHA-256 differs from SHA256SUMS)")
+    problems += [f"{name}: not listed in SHA256SUMS" for name in required if name not in listed]
     return problems
+
+
+def bundle_files(config):
+    """The files every bundle's SHA256SUMS must list: an emptied or shortened list would check nothing."""
+    return [config["model_file"], "config.json", config["golden"]["input"], config["golden"]["expected"],
+            "deploy.py", "deploy.mjs"]
+
+
+def same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def read_expected(path):
@@ -192,12 +214,14 @@ def main():
         return 2
     names = config["input"]["feature_names"]
     if args.check:
-        problems = verify_checksums()
+        problems = verify_checksums(bundle_files(config))
         for p in problems:
             print(f"check failed: {p}", file=sys.stderr)
         if problems:
             return 1
     path = os.path.join(HERE, config["golden"]["input"]) if args.check else args.input
+    if not args.check and args.output not in (None, "-") and path not in (None, "-") and same_file(path, args.output):
+        parser.error(f"--output '{args.output}' is the input file '{path}'; refusing to overwrite it (choose another path)")
     if not path:
         parser.error("give an input CSV or --check")
     try:
@@ -212,7 +236,12 @@ def main():
         import numpy as np
     except ImportError:
         np = None
-    runtime, run = load_runtime(os.path.join(HERE, config["model_file"])) if np is not None else (None, None)
+    try:
+        runtime, run = load_runtime(os.path.join(HERE, config["model_file"])) if np is not None else (None, None)
+    except Exception as e:  # a damaged model.onnx: one line, not a traceback
+        print(f"error: cannot load {config['model_file']}: {str(e).splitlines()[0] if str(e) else type(e).__name__}",
+              file=sys.stderr)
+        return 1
     if run is None:
         print("error: onnxruntime is not installed; deploy.py needs numpy and onnxruntime "
               "(pip install numpy onnxruntime), or the nomaly Python package, whose ONNX Runtime it then uses"
@@ -222,7 +251,11 @@ def main():
 
     X = np.asarray(rows, dtype=np.float32).reshape(-1, len(names))
     out_names = [o["name"] for o in config["outputs"]]
-    scores, labels = run(out_names, {config["input"]["name"]: X})
+    try:
+        scores, labels = run(out_names, {config["input"]["name"]: X})
+    except Exception as e:
+        print(f"error: scoring failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return 1
     if args.check:
         print(f"runtime: {runtime}")
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
@@ -247,7 +280,11 @@ def main():
                   file=sys.stderr)
             return 1
         return 0
-    write_scores(args.output, scores, labels)
+    try:
+        write_scores(args.output, scores, labels)
+    except OSError as e:
+        print(f"error: cannot write --output '{args.output}': {e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -322,20 +359,43 @@ class DataError extends Error {}
 let SEP = ','; // --sep
 class CheckError extends Error {}
 
-// Missing or changed bundle files against SHA256SUMS, as messages.
-function verifyChecksums() {
+// Missing, changed or unlisted bundle files against SHA256SUMS, and malformed lines, as messages.
+function verifyChecksums(required) {
   const sums = join(HERE, 'SHA256SUMS');
   if (!existsSync(sums)) return ['SHA256SUMS is missing'];
-  const problems = [];
-  for (const line of readFileSync(sums, 'utf8').split('\n')) {
-    const at = line.indexOf('  ');
-    if (at < 0) continue;
-    const digest = line.slice(0, at), name = line.slice(at + 2), path = join(HERE, name);
+  const problems = [], listed = new Set();
+  readFileSync(sums, 'utf8').split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '');
+    if (!line.trim()) return;
+    const at = line.indexOf(' ');
+    const digest = at < 0 ? line : line.slice(0, at);
+    let name = at < 0 ? '' : line.slice(at + 1);
+    if (name[0] === ' ' || name[0] === '*') name = name.slice(1); // sha256sum's text and binary markers
+    if (at < 0 || !name || !/^[0-9a-f]{64}$/.test(digest)) {
+      problems.push(`SHA256SUMS line ${i + 1} is malformed: ${JSON.stringify(line.slice(0, 80))}`);
+      return;
+    }
+    listed.add(name);
+    const path = join(HERE, name);
     if (!existsSync(path) || !statSync(path).isFile()) problems.push(`${name}: missing (listed in SHA256SUMS)`);
     else if (createHash('sha256').update(readFileSync(path)).digest('hex') !== digest)
       problems.push(`${name}: changed since export (SHA-256 differs from SHA256SUMS)`);
-  }
+  });
+  for (const name of required) if (!listed.has(name)) problems.push(`${name}: not listed in SHA256SUMS`);
   return problems;
+}
+
+// The files every bundle's SHA256SUMS must list: an emptied or shortened list would check nothing.
+const bundleFiles = (config) => [config.model_file, 'config.json', config.golden.input, config.golden.expected,
+                                 'deploy.py', 'deploy.mjs'];
+
+function sameFile(a, b) {
+  try {
+    const x = statSync(a), y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 class UsageError extends Error {}
 
@@ -478,7 +538,7 @@ async function main() {
   }
   const check = args.includes('--check');
   if (check) {
-    const problems = verifyChecksums();
+    const problems = verifyChecksums(bundleFiles(config));
     if (problems.length) throw new CheckError(problems.join('\ncheck failed: '));
   }
   const outIdx = args.indexOf('--output'), sepIdx = args.indexOf('--sep');
@@ -492,6 +552,8 @@ async function main() {
                       : args.find((a, i) => (a === '-' || !a.startsWith('--')) && (outIdx < 0 || i !== outIdx + 1) &&
                                             (sepIdx < 0 || i !== sepIdx + 1));
   if (!input) throw new UsageError(usage);
+  if (!check && output && output !== '-' && input !== '-' && sameFile(input, output))
+    throw new UsageError(`--output '${output}' is the input file '${input}'; refusing to overwrite it (choose another path)`);
   const names = config.input.feature_names;
   const { data, n } = readFeatures(input, names); // validated before the runtime is loaded
   if (n === 0 && !check) { // a header-only file scores to an empty result, as `nomaly score` does
