@@ -406,5 +406,17 @@ TEST_F(ServeFixture, APortInUseIsRefusedNotShared) {
   EXPECT_EQ(res->status, 200);
 }
 
+// Break test: `--api-key ''` (an unset $KEY in --api-key "$KEY") served every model without authentication.
+TEST_F(ServeFixture, AnEmptyApiKeyIsAUsageErrorNotAnOpenServer) {
+  const std::string st = "--store '" + store.dir.path.string() + "' --port 0";
+  // timeout: were the key accepted, the server would run until killed.
+  CliResult r = run_cli("serve " + st + " --api-key ''", "timeout 20");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("--api-key is empty"), std::string::npos) << r.err;
+  r = run_cli("serve " + st, "NOMALY_API_KEY= timeout 20");
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("NOMALY_API_KEY is set but empty"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace nomaly::test

@@ -24,6 +24,7 @@ namespace {
 struct ServeOptions {
   std::string store, host = "127.0.0.1", format = "native", api_key;
   int port = 8080, threads = 0;
+  bool api_key_given = false;
   double max_body_mb = 64, read_timeout = 5;
 };
 
@@ -41,8 +42,16 @@ void run_serve(const ServeOptions& o) {
     throw ParameterError("--read-timeout must be a number of seconds in [0.001, 3600], got " + std::to_string(o.read_timeout));
   so.read_timeout = o.read_timeout;
   so.api_key = o.api_key;
+  // An empty key would turn authentication off without a word (an unset $KEY in --api-key "$KEY").
+  if (o.api_key_given && o.api_key.empty())
+    throw ParameterError("--api-key is empty: give the key clients must send as 'Authorization: Bearer KEY', or omit "
+                         "--api-key to serve without one");
   if (so.api_key.empty())
-    if (const char* k = std::getenv("NOMALY_API_KEY")) so.api_key = k;
+    if (const char* k = std::getenv("NOMALY_API_KEY")) {
+      if (!*k)
+        throw ParameterError("NOMALY_API_KEY is set but empty: set it to the key, or unset it to serve without one");
+      so.api_key = k;
+    }
 
   // Request bodies of 1,000 rows are ~0.5 MB: above glibc's default mmap threshold each one would be mapped and
   // unmapped again (a page fault per 4 KiB, a fifth of the server's time in profiles). Keep them in the heap.
@@ -98,7 +107,10 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--api-key", o->api_key,
                 "Require 'Authorization: Bearer KEY' on every route but /v2/health/* (or set NOMALY_API_KEY)");
-  c->callback([o] { run_serve(*o); });
+  c->callback([o, c] {
+    o->api_key_given = c->get_option("--api-key")->count() > 0;
+    run_serve(*o);
+  });
 }
 
 }  // namespace nomaly::cli

@@ -98,11 +98,13 @@ void finish_train(const std::string& root, const DetectorEntity& e, const Replac
   // The native save removed the replaced fit's model.onnx; a server with --format onnx would answer 404 until
   // the next `save --format onnx`, so the new fit gets its ONNX file too. A failure keeps the native save.
   fs::path onnx_file;
+  std::string onnx_error;
   if (replaced.had_onnx) {
     try {
       onnx_file = s.service->save_model(e.id, Format::Onnx, json::object(), so);
       std::cerr << "train: saved model.onnx too (the replaced model had one)\n";
     } catch (const Error& ex) {
+      onnx_error = ex.what();
       std::cerr << "warning: train: the replaced model had a model.onnx; saving the new one failed, only model.nomaly "
                    "is saved: " << ex.what() << "\n";
     }
@@ -115,6 +117,7 @@ void finish_train(const std::string& root, const DetectorEntity& e, const Replac
            {"threshold", e.model->threshold()}, {"n_features", e.model->n_features()}, {"feature_names", e.feature_names},
            {"model_file", file.string()}, {"store", root}};
   if (!onnx_file.empty()) out["onnx_file"] = onnx_file.string();
+  if (!onnx_error.empty()) out["onnx_error"] = onnx_error;
   if (!replaced.what.empty()) out["replaced"] = replaced.what;
   if (e.metadata.is_object() && e.metadata.contains("training_metrics")) out["training_metrics"] = e.metadata["training_metrics"];
   std::cout << out.dump(2) << "\n";
