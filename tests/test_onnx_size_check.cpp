@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 
@@ -155,6 +157,44 @@ TEST(OnnxModelSizeCheck, HugeConstantSizesAreRejectedInAnyGraph) {
   }
   // Within the bound the same graphs pass the size check (they may fail later for other reasons, not this one).
   EXPECT_EQ(load_error(one_node("Tile", {{"r", {4, 1}}}, {"X", "r"})).find("exceeds"), std::string::npos);
+}
+
+// Break test: a float initializer set to NaN in the file (PCA's scale, a forest's 1/trees) made every score NaN;
+// `nomaly score` wrote "-nan,0" with exit 0 and the server answered null. A NaN score is now a model error.
+TEST(OnnxModelSizeCheck, NanScoresFromADamagedModelAreAModelError) {
+  const Dataset ds = test::synthetic(60, 3, 4, 9);
+  auto det = create_detector("pca", json::object());
+  det->fit(ds.view());
+  const ::onnx::ModelProto good = export_onnx_model(*det);
+  const OnnxModel ok = OnnxModel::load_bytes(good.SerializeAsString(), "pca.onnx");
+  const OnnxScore sc = ok.score(ds.view());
+  ASSERT_EQ(sc.scores.size(), ds.rows);
+  for (const float v : sc.scores) ASSERT_FALSE(std::isnan(v));
+  std::size_t poisoned = 0;
+  for (const auto& t : good.graph().initializer()) {
+    if (t.data_type() != ::onnx::TensorProto::DOUBLE && t.data_type() != ::onnx::TensorProto::FLOAT) continue;
+    ::onnx::ModelProto m = good;
+    for (auto& u : *m.mutable_graph()->mutable_initializer()) {
+      if (u.name() != t.name()) continue;
+      std::string raw = u.raw_data();
+      if (u.data_type() == ::onnx::TensorProto::DOUBLE) {
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        for (std::size_t at = 0; at + 8 <= raw.size(); at += 8) std::memcpy(raw.data() + at, &nan, 8);
+      } else {
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        for (std::size_t at = 0; at + 4 <= raw.size(); at += 4) std::memcpy(raw.data() + at, &nan, 4);
+      }
+      u.set_raw_data(raw);
+    }
+    try {
+      const OnnxModel bad = OnnxModel::load_bytes(m.SerializeAsString(), "poisoned.onnx");
+      const OnnxScore r = bad.score(ds.view());
+      for (const float v : r.scores) EXPECT_FALSE(std::isnan(v)) << t.name();  // a NaN never comes back
+    } catch (const OnnxModelError& e) {
+      if (std::string(e.what()).find("NaN score for row") != std::string::npos) ++poisoned;
+    }
+  }
+  EXPECT_GT(poisoned, 0u) << "no initializer of the PCA graph reached the scores";
 }
 
 }  // namespace

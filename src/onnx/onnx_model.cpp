@@ -1,6 +1,7 @@
 // OnnxModel: an ONNX Runtime session with nomaly's I/O resolution (docs/onnx-contract.md).
 #include "nomaly/onnx/onnx_model.hpp"
 
+#include <cmath>
 #include <onnx/onnx_pb.h>
 #include <onnxruntime_cxx_api.h>
 
@@ -298,6 +299,12 @@ OnnxScore OnnxModel::score(MatrixView X, std::size_t batch_size) const {
   } catch (const std::exception& e) {
     throw OnnxModelError(m.name + ": ONNX Runtime failed to run the model: " + e.what());
   }
+  // A NaN score has no rank: it would pass as "not anomalous" (label 0) or reach ROC-AUC as bad data. No nomaly
+  // graph computes one from finite input, so it means a damaged or foreign model (inf is kept: kNN can overflow).
+  for (std::size_t i = 0; i < out.scores.size(); ++i)
+    if (std::isnan(out.scores[i]))
+      throw OnnxModelError(m.name + ": the model produced a NaN score for row " + std::to_string(i) +
+                           " (finite input); the model is damaged or does not compute an anomaly score");
   return out;
 }
 

@@ -73,7 +73,8 @@ class OnnxModel {
   double load_seconds() const;
 
   /// Scores X (rows x n_features float32). DataError when the width differs (expected vs actual);
-  /// OnnxModelError when ONNX Runtime fails. batch_size 0 uses the options' batch size.
+  /// OnnxModelError when ONNX Runtime fails or a score is NaN (a damaged or foreign model; inf is returned as is).
+  /// batch_size 0 uses the options' batch size.
   OnnxScore score(MatrixView X, std::size_t batch_size = 0) const;
 
  private:
